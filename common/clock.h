@@ -5,15 +5,12 @@
 #include <stdint.h>
 
 /* Milliseconds on CLOCK_MONOTONIC: for deadlines, timers and intervals. */
-uint64_t
-clock_mono_ms (void);
+uint64_t clock_mono_ms (void);
 
 /* Microseconds on CLOCK_MONOTONIC: for latency measurements. */
-uint64_t
-clock_mono_us (void);
+uint64_t clock_mono_us (void);
 
 /* Milliseconds since the Unix epoch: for timestamps shown to people. */
-uint64_t
-clock_wall_ms (void);
+uint64_t clock_wall_ms (void);
 
 #endif

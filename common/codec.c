@@ -104,9 +104,9 @@ s_check_body (const Zjob__Envelope *env, const codec_limits_t *limits,
             return s_check_batch (env->cancel->n_ids, limits, "cancel", why,
                                   why_len);
         case ZJOB__ENVELOPE__BODY_RESULTS:
-            return s_check_batch (env->results->n_jobs, limits, "results",
-                                  why, why_len);
-        case ZJOB__ENVELOPE__BODY_NOT_SET:
+            return s_check_batch (env->results->n_jobs, limits, "results", why,
+                                  why_len);
+        case ZJOB__ENVELOPE__BODY__NOT_SET:
             snprintf (why, why_len, "envelope has no body");
             return ZJOB__ERROR_CODE__ERR_MALFORMED;
         default:
@@ -176,10 +176,9 @@ codec_send (zsock_t *sock, zframe_t *routing_id, Zjob__Envelope *envelope)
     }
     zjob__envelope__pack (envelope, buffer);
 
-    if (routing_id
-        && zmq_send (handle, zframe_data (routing_id), zframe_size (routing_id),
-                     ZMQ_SNDMORE | ZMQ_DONTWAIT)
-               < 0) {
+    if (routing_id &&
+        zmq_send (handle, zframe_data (routing_id), zframe_size (routing_id),
+                  ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
         free (buffer);
         return -1;
     }
@@ -228,9 +227,9 @@ codec_configure_socket (zsock_t *sock, const codec_limits_t *limits,
 const char *
 codec_state_name (Zjob__State state)
 {
-    static const char *const names[] = {
-        "unknown",   "queued",    "scheduled", "running", "succeeded",
-        "failed",    "cancelled", "timed_out", "dead"};
+    static const char *const names[] = {"unknown",   "queued",    "scheduled",
+                                        "running",   "succeeded", "failed",
+                                        "cancelled", "timed_out", "dead"};
     if ((unsigned) state < sizeof names / sizeof names[0]) {
         return names[state];
     }
@@ -241,8 +240,8 @@ const char *
 codec_error_name (Zjob__ErrorCode code)
 {
     static const char *const names[] = {
-        "none",      "version mismatch", "malformed message", "too large",
-        "bad request", "not found",      "unknown worker",    "busy",
+        "none",          "version mismatch", "malformed message", "too large",
+        "bad request",   "not found",        "unknown worker",    "busy",
         "internal error"};
     if ((unsigned) code < sizeof names / sizeof names[0]) {
         return names[code];

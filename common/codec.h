@@ -31,48 +31,41 @@ typedef struct {
 #define CODEC_MAX_BATCH   10000u
 
 /* Fills limits with the defaults above. */
-void
-codec_limits_default (codec_limits_t *limits);
+void codec_limits_default (codec_limits_t *limits);
 
-/* Decodes one frame of size bytes. On success returns ZJOB__ERROR_CODE__ERR_NONE
- * and sets *out to an Envelope the caller frees with codec_free. Otherwise
- * returns the error code, leaves *out NULL and writes a one-line reason into
- * why (of why_len bytes). */
-Zjob__ErrorCode
-codec_decode (const void *data, size_t size, const codec_limits_t *limits,
-              Zjob__Envelope **out, char *why, size_t why_len);
+/* Decodes one frame of size bytes. On success returns
+ * ZJOB__ERROR_CODE__ERR_NONE and sets *out to an Envelope the caller frees with
+ * codec_free. Otherwise returns the error code, leaves *out NULL and writes a
+ * one-line reason into why (of why_len bytes). */
+Zjob__ErrorCode codec_decode (const void *data, size_t size,
+                              const codec_limits_t *limits,
+                              Zjob__Envelope **out, char *why, size_t why_len);
 
 /* Frees an Envelope from codec_decode and nulls the pointer; NULL is fine. */
-void
-codec_free (Zjob__Envelope **envelope);
+void codec_free (Zjob__Envelope **envelope);
 
 /* Sends envelope on sock (stamping the protocol version), preceded by the
  * routing id frame when routing_id is not NULL (ROUTER sockets). Does not take
  * ownership of either. Never blocks: returns 0, or -1 when the message could
  * not be queued (peer gone, high-water mark reached). */
-int
-codec_send (zsock_t *sock, zframe_t *routing_id, Zjob__Envelope *envelope);
+int codec_send (zsock_t *sock, zframe_t *routing_id, Zjob__Envelope *envelope);
 
 /* Sends an Error with code, the request it answers and a formatted message.
  * Returns as codec_send. */
-int
-codec_send_error (zsock_t *sock, zframe_t *routing_id, Zjob__ErrorCode code,
-                  uint64_t req_id, const char *fmt, ...)
+int codec_send_error (zsock_t *sock, zframe_t *routing_id, Zjob__ErrorCode code,
+                      uint64_t req_id, const char *fmt, ...)
     __attribute__ ((format (printf, 5, 6)));
 
 /* Applies the socket options every zjob socket uses: ZMQ_MAXMSGSIZE from
  * limits, no linger beyond linger_ms, and ROUTER_MANDATORY on ROUTERs so a
  * send to a vanished peer fails instead of vanishing. */
-void
-codec_configure_socket (zsock_t *sock, const codec_limits_t *limits,
-                        int linger_ms);
+void codec_configure_socket (zsock_t *sock, const codec_limits_t *limits,
+                             int linger_ms);
 
 /* Returns the wire name of a state ("queued", "succeeded", ...). */
-const char *
-codec_state_name (Zjob__State state);
+const char *codec_state_name (Zjob__State state);
 
 /* Returns the name of an error code ("malformed", "too large", ...). */
-const char *
-codec_error_name (Zjob__ErrorCode code);
+const char *codec_error_name (Zjob__ErrorCode code);
 
 #endif

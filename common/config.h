@@ -27,11 +27,11 @@ typedef enum {
 
 /* One queue a worker serves, from YAML `queues:` or `--queue`. */
 typedef struct {
-    char *name;           /* queue name */
-    char *handler;        /* "builtin:NAME", "exec:COMMAND ARG...", or
-                             "plugin:PATH" */
-    int64_t concurrency;  /* 0: only the worker's threads limit it */
-    uint64_t timeout_ms;  /* run time limit per attempt; 0: none */
+    char *name;          /* queue name */
+    char *handler;       /* "builtin:NAME", "exec:COMMAND ARG...", or
+                            "plugin:PATH" */
+    int64_t concurrency; /* 0: only the worker's threads limit it */
+    uint64_t timeout_ms; /* run time limit per attempt; 0: none */
 } config_queue_t;
 
 /* A growable list of queues; CONFIG_QUEUES values append to it. */
@@ -44,12 +44,12 @@ typedef struct {
 /* One setting: its key is the YAML key and the long flag ("log-level"); the
  * environment variable is ZJOB_ plus the key upper-cased with '-' as '_'. */
 typedef struct {
-    const char *key;          /* YAML key and long flag name */
-    config_type_t type;       /* how the text is parsed */
-    void *target;             /* where the value goes; see config_type_t */
-    int64_t min, max;         /* CONFIG_INT bounds */
+    const char *key;            /* YAML key and long flag name */
+    config_type_t type;         /* how the text is parsed */
+    void *target;               /* where the value goes; see config_type_t */
+    int64_t min, max;           /* CONFIG_INT bounds */
     const char *const *choices; /* CONFIG_CHOICE words, NULL-terminated */
-    const char *help;         /* one line for --help */
+    const char *help;           /* one line for --help */
 } config_option_t;
 
 /* Size of the error text buffers the functions below write into. */
@@ -59,40 +59,33 @@ typedef struct {
  * for the error text ("flag --threads", "ZJOB_THREADS", "f.yml:3:10").
  * Returns 0, or -1 with a message in err (CONFIG_ERROR_LEN bytes). For
  * CONFIG_QUEUES the text is "NAME[=HANDLER]" as the --queue flag takes it. */
-int
-config_set (const config_option_t *options, size_t count, const char *key,
-            const char *text, const char *where, char *err);
+int config_set (const config_option_t *options, size_t count, const char *key,
+                const char *text, const char *where, char *err);
 
 /* Loads a YAML mapping of keys to scalars (and `queues:` as a list of
  * mappings) from path. Unknown keys, wrong shapes and bad values are errors
  * naming path, line, column and key. Returns 0, or -1 with err set. */
-int
-config_load_file (const config_option_t *options, size_t count,
-                  const char *path, char *err);
+int config_load_file (const config_option_t *options, size_t count,
+                      const char *path, char *err);
 
 /* Applies every ZJOB_<KEY> variable that is set in the environment. For
  * CONFIG_QUEUES, the variable holds NAME[=HANDLER] entries separated by ';'.
  * Returns 0, or -1 with err set. */
-int
-config_load_env (const config_option_t *options, size_t count, char *err);
+int config_load_env (const config_option_t *options, size_t count, char *err);
 
 /* Parses a queue flag "NAME[=HANDLER]" into queue; a bare builtin name
  * ("sha256") serves that builtin. Returns 0, or -1 with err set. */
-int
-config_parse_queue (const char *text, config_queue_t *queue, char *err);
+int config_parse_queue (const char *text, config_queue_t *queue, char *err);
 
 /* Frees the queues' strings and array and empties the list. */
-void
-config_queues_clear (config_queues_t *queues);
+void config_queues_clear (config_queues_t *queues);
 
 /* Frees every CONFIG_STRING and CONFIG_CHOICE value the table points at
  * and clears every CONFIG_QUEUES list (the targets, not the table). */
-void
-config_free (const config_option_t *options, size_t count);
+void config_free (const config_option_t *options, size_t count);
 
 /* Prints "  --key VALUE   help" lines for the table to stream (FILE *). */
-void
-config_print_help (const config_option_t *options, size_t count,
-                   void *stream);
+void config_print_help (const config_option_t *options, size_t count,
+                        void *stream);
 
 #endif

@@ -45,8 +45,8 @@ log_write (log_level_t level, const char *event, const char *fmt, ...)
     /* One fprintf-style burst under the stdio lock keeps lines whole when
      * several threads log at once. */
     flockfile (stderr);
-    fprintf (stderr, "%s.%03ldZ %s %s event=%s ", stamp,
-             now.tv_nsec / 1000000, s_level_names[level], s_program, event);
+    fprintf (stderr, "%s.%03ldZ %s %s event=%s ", stamp, now.tv_nsec / 1000000,
+             s_level_names[level], s_program, event);
     va_list args;
     va_start (args, fmt);
     vfprintf (stderr, fmt, args);

@@ -22,17 +22,14 @@ extern log_level_t log_threshold;
 
 /* Sets the threshold from a name ("debug", "info", "warn", "error", "off").
  * Returns 0, or -1 when the name is not one of those. */
-int
-log_set_level (const char *name);
+int log_set_level (const char *name);
 
 /* Sets the program name printed on every line ("broker", "worker"). */
-void
-log_set_program (const char *program);
+void log_set_program (const char *program);
 
 /* Writes one line: event is a stable identifier, fmt the key=value fields.
  * Prefer the LOG_* macros, which skip the call when the level is off. */
-void
-log_write (log_level_t level, const char *event, const char *fmt, ...)
+void log_write (log_level_t level, const char *event, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 
 #define LOG_AT(level, event, ...)                                              \

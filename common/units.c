@@ -14,9 +14,9 @@ typedef struct {
 } unit_t;
 
 /* Longest suffixes first so that "ms" is not read as "m" then "s". */
-static const unit_t s_durations[] = {
-    {"ms", 1},          {"s", 1000},         {"m", 60 * 1000},
-    {"h", 3600 * 1000}, {"d", 86400 * 1000}, {NULL, 0}};
+static const unit_t s_durations[] = {{"ms", 1},           {"s", 1000},
+                                     {"m", 60 * 1000},    {"h", 3600 * 1000},
+                                     {"d", 86400 * 1000}, {NULL, 0}};
 
 static const unit_t s_sizes[] = {
     {"KiB", 1u << 10}, {"MiB", 1u << 20}, {"GiB", 1u << 30}, {"kB", 1u << 10},
@@ -84,8 +84,8 @@ duration_parse (const char *text, uint64_t *ms)
     }
     if (text[strspn (text, "0123456789")] == '\0') {
         /* A bare number is seconds. */
-        if (!s_read_digits (&cursor, &count)
-            || !s_accumulate (&total, count, 1000)) {
+        if (!s_read_digits (&cursor, &count) ||
+            !s_accumulate (&total, count, 1000)) {
             return -1;
         }
         *ms = total;
