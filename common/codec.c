@@ -114,10 +114,42 @@ s_check_body (const Zjob__Envelope *env, const codec_limits_t *limits,
     }
 }
 
+uint64_t
+codec_request_id (const Zjob__Envelope *env)
+{
+    switch (env->body_case) {
+        case ZJOB__ENVELOPE__BODY_SUBMIT:
+            return env->submit->req_id;
+        case ZJOB__ENVELOPE__BODY_WAIT:
+            return env->wait->req_id;
+        case ZJOB__ENVELOPE__BODY_STATUS:
+            return env->status->req_id;
+        case ZJOB__ENVELOPE__BODY_CANCEL:
+            return env->cancel->req_id;
+        case ZJOB__ENVELOPE__BODY_ADMIN:
+            return env->admin->req_id;
+        case ZJOB__ENVELOPE__BODY_SUBMIT_REPLY:
+            return env->submit_reply->req_id;
+        case ZJOB__ENVELOPE__BODY_STATUS_REPLY:
+            return env->status_reply->req_id;
+        case ZJOB__ENVELOPE__BODY_CANCEL_REPLY:
+            return env->cancel_reply->req_id;
+        case ZJOB__ENVELOPE__BODY_ADMIN_REPLY:
+            return env->admin_reply->req_id;
+        case ZJOB__ENVELOPE__BODY_ERROR:
+            return env->error->req_id;
+        default:
+            return 0;
+    }
+}
+
 Zjob__ErrorCode
 codec_decode (const void *data, size_t size, const codec_limits_t *limits,
-              Zjob__Envelope **out, char *why, size_t why_len)
+              Zjob__Envelope **out, uint64_t *req_id, char *why, size_t why_len)
 {
+    uint64_t ignored;
+    req_id = req_id ? req_id : &ignored;
+    *req_id = 0;
     *out = NULL;
     if (size > limits->max_message) {
         snprintf (why, why_len, "message of %zu bytes exceeds the limit of %zu",
@@ -138,6 +170,7 @@ codec_decode (const void *data, size_t size, const codec_limits_t *limits,
         zjob__envelope__free_unpacked (env, NULL);
         return ZJOB__ERROR_CODE__ERR_VERSION;
     }
+    *req_id = codec_request_id (env);
     Zjob__ErrorCode code = s_check_body (env, limits, why, why_len);
     if (code != ZJOB__ERROR_CODE__ERR_NONE) {
         zjob__envelope__free_unpacked (env, NULL);

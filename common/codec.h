@@ -34,12 +34,18 @@ typedef struct {
 void codec_limits_default (codec_limits_t *limits);
 
 /* Decodes one frame of size bytes. On success returns
- * ZJOB__ERROR_CODE__ERR_NONE and sets *out to an Envelope the caller frees with
- * codec_free. Otherwise returns the error code, leaves *out NULL and writes a
- * one-line reason into why (of why_len bytes). */
+ * ZJOB__ERROR_CODE__ERR_NONE and sets *out to an Envelope the caller frees
+ * with codec_free. Otherwise returns the error code, leaves *out NULL and
+ * writes a one-line reason into why (of why_len bytes). Either way *req_id
+ * (when not NULL) is the request id the frame carried, or 0, so that a
+ * refusal can name the request it refuses. */
 Zjob__ErrorCode codec_decode (const void *data, size_t size,
                               const codec_limits_t *limits,
-                              Zjob__Envelope **out, char *why, size_t why_len);
+                              Zjob__Envelope **out, uint64_t *req_id, char *why,
+                              size_t why_len);
+
+/* Returns the req_id of a client request or reply, or 0 for other bodies. */
+uint64_t codec_request_id (const Zjob__Envelope *envelope);
 
 /* Frees an Envelope from codec_decode and nulls the pointer; NULL is fine. */
 void codec_free (Zjob__Envelope **envelope);

@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,7 @@ s_find (const config_option_t *options, size_t count, const char *key)
 static int
 s_fail (char *err, const char *where, const char *key, const char *why)
 {
-    snprintf (err, CONFIG_ERROR_LEN, "%s: %s: %s", where, key, why);
+    snprintf (err, CONFIG_ERROR_LEN, "%.200s: %.64s: %.240s", where, key, why);
     return -1;
 }
 
@@ -241,10 +242,12 @@ s_env_name (const char *key, char *name, size_t len)
     name[at] = '\0';
 }
 
+/* A queue list from the environment replaces the file's. */
 static int
 s_env_queues (const config_option_t *option, const char *value,
               const char *name, char *err)
 {
+    config_queues_clear (option->target);
     char *copy = strdup (value);
     char *save = NULL;
     int rc = 0;
@@ -503,4 +506,118 @@ config_print_help (const config_option_t *options, size_t count, void *stream)
         fprintf (stream, "  %-22s %s\n", flag,
                  options[i].help ? options[i].help : "");
     }
+}
+
+/* ---- command line ----------------------------------------------------- */
+
+/* getopt_long returns OPTION_BASE + index for the table's options. */
+#define OPTION_BASE 1000
+
+/* The table's keys as long options, plus config, help and version. Returns
+ * a calloc'd array the caller frees, or NULL. */
+static struct option *
+s_long_options (const config_option_t *options, size_t count)
+{
+    struct option *longs = calloc (count + 4, sizeof *longs);
+    if (!longs) {
+        return NULL;
+    }
+    for (size_t i = 0; i < count; i++) {
+        longs[i] = (struct option){options[i].key, required_argument, NULL,
+                                   OPTION_BASE + (int) i};
+    }
+    longs[count] = (struct option){"config", required_argument, NULL, 'c'};
+    longs[count + 1] = (struct option){"help", no_argument, NULL, 'h'};
+    longs[count + 2] = (struct option){"version", no_argument, NULL, 'V'};
+    return longs;
+}
+
+/* Explains what getopt_long refused: the argument at optind - 1. */
+static void
+s_bad_flag (int opt, char **argv, char *err)
+{
+    const char *arg = argv[optind - 1];
+    if (opt == ':') {
+        snprintf (err, CONFIG_ERROR_LEN, "%s needs a value", arg);
+    } else if (optopt && optopt < OPTION_BASE) {
+        snprintf (err, CONFIG_ERROR_LEN, "unknown option -%c", optopt);
+    } else {
+        snprintf (err, CONFIG_ERROR_LEN, "unknown option %s", arg);
+    }
+}
+
+/* First pass: finds the config file, help and version; returns RUN, HELP,
+ * VERSION or ERROR (err set). */
+static config_args_t
+s_scan_args (int argc, char **argv, const struct option *longs,
+             const char **path, char *err)
+{
+    int opt;
+    opterr = 0;
+    optind = 0;
+    while ((opt = getopt_long (argc, argv, ":c:hV", longs, NULL)) != -1) {
+        if (opt == 'h' || opt == 'V') {
+            return opt == 'h' ? CONFIG_ARGS_HELP : CONFIG_ARGS_VERSION;
+        }
+        if (opt == '?' || opt == ':') {
+            s_bad_flag (opt, argv, err);
+            return CONFIG_ARGS_ERROR;
+        }
+        if (opt == 'c') {
+            *path = optarg;
+        }
+    }
+    if (optind < argc) {
+        snprintf (err, CONFIG_ERROR_LEN, "unexpected argument '%s'",
+                  argv[optind]);
+        return CONFIG_ARGS_ERROR;
+    }
+    return CONFIG_ARGS_RUN;
+}
+
+/* Second pass: applies every table flag. Returns 0, or -1 with err set. */
+static int
+s_apply_flags (const config_option_t *options, size_t count, int argc,
+               char **argv, const struct option *longs, char *err)
+{
+    bool *seen = calloc (count, sizeof *seen);
+    int opt, rc = seen ? 0 : -1;
+    optind = 0;
+    while (rc == 0 &&
+           (opt = getopt_long (argc, argv, ":c:hV", longs, NULL)) != -1) {
+        if (opt < OPTION_BASE) {
+            continue;
+        }
+        const config_option_t *option = &options[opt - OPTION_BASE];
+        if (option->type == CONFIG_QUEUES && !seen[opt - OPTION_BASE]) {
+            config_queues_clear (option->target); /* flags replace */
+        }
+        seen[opt - OPTION_BASE] = true;
+        char where[96];
+        snprintf (where, sizeof where, "flag --%s", option->key);
+        rc = config_set (options, count, option->key, optarg, where, err);
+    }
+    free (seen);
+    return rc;
+}
+
+config_args_t
+config_load_args (const config_option_t *options, size_t count, int argc,
+                  char **argv, char *err)
+{
+    const char *path = NULL;
+    struct option *longs = s_long_options (options, count);
+    if (!longs) {
+        snprintf (err, CONFIG_ERROR_LEN, "out of memory");
+        return CONFIG_ARGS_ERROR;
+    }
+    config_args_t found = s_scan_args (argc, argv, longs, &path, err);
+    if (found == CONFIG_ARGS_RUN &&
+        ((path && config_load_file (options, count, path, err) != 0) ||
+         config_load_env (options, count, err) != 0 ||
+         s_apply_flags (options, count, argc, argv, longs, err) != 0)) {
+        found = CONFIG_ARGS_ERROR;
+    }
+    free (longs);
+    return found;
 }

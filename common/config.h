@@ -77,6 +77,22 @@ int config_load_env (const config_option_t *options, size_t count, char *err);
  * ("sha256") serves that builtin. Returns 0, or -1 with err set. */
 int config_parse_queue (const char *text, config_queue_t *queue, char *err);
 
+/* What config_load_args found on the command line. */
+typedef enum {
+    CONFIG_ARGS_RUN,     /* every source loaded: go on */
+    CONFIG_ARGS_HELP,    /* -h/--help given: print usage, exit 0 */
+    CONFIG_ARGS_VERSION, /* -V/--version given: print version, exit 0 */
+    CONFIG_ARGS_ERROR    /* a source was bad: err says which and why */
+} config_args_t;
+
+/* Loads every source in order over the defaults already in the targets:
+ * the YAML file named by -c/--config, then the environment, then the long
+ * flags in argv (one per option, "--key VALUE" or "--key=VALUE"). A
+ * CONFIG_QUEUES list given by a later source replaces the earlier one's.
+ * Positional arguments are errors. Uses getopt_long. */
+config_args_t config_load_args (const config_option_t *options, size_t count,
+                                int argc, char **argv, char *err);
+
 /* Frees the queues' strings and array and empties the list. */
 void config_queues_clear (config_queues_t *queues);
 

@@ -8,6 +8,12 @@
 #define ZJOB_LOG_H
 
 #include <stdbool.h>
+/* czmq includes <syslog.h>, whose LOG_INFO and LOG_DEBUG priorities clash
+ * with the macros below; include it first so ours win wherever log.h is
+ * included, and its include guard keeps it from coming back. */
+#include <syslog.h>
+#undef LOG_DEBUG
+#undef LOG_INFO
 
 typedef enum {
     LOG_LEVEL_DEBUG = 0,

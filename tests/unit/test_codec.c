@@ -62,7 +62,7 @@ test_codec_submit_round_trips (void **state)
     uint8_t *frame = s_pack (&env, ZJOB_PROTO_MAJOR, &size);
     Zjob__Envelope *out = NULL;
     Zjob__ErrorCode code =
-        codec_decode (frame, size, &limits, &out, why, sizeof why);
+        codec_decode (frame, size, &limits, &out, NULL, why, sizeof why);
     if (code != ZJOB__ERROR_CODE__ERR_NONE) {
         fail_msg ("decode failed: %s", why);
     }
@@ -86,9 +86,9 @@ test_codec_rejects_garbage (void **state)
     char why[256] = "";
 
     codec_limits_default (&limits);
-    assert_int_equal (
-        codec_decode (garbage, sizeof garbage, &limits, &out, why, sizeof why),
-        ZJOB__ERROR_CODE__ERR_MALFORMED);
+    assert_int_equal (codec_decode (garbage, sizeof garbage, &limits, &out,
+                                    NULL, why, sizeof why),
+                      ZJOB__ERROR_CODE__ERR_MALFORMED);
     assert_null (out);
     assert_non_null (strstr (why, "not a zjob envelope"));
 }
@@ -105,7 +105,7 @@ test_codec_rejects_empty_body (void **state)
     codec_limits_default (&limits);
     uint8_t *frame = s_pack (&env, ZJOB_PROTO_MAJOR, &size);
     assert_int_equal (
-        codec_decode (frame, size, &limits, &out, why, sizeof why),
+        codec_decode (frame, size, &limits, &out, NULL, why, sizeof why),
         ZJOB__ERROR_CODE__ERR_MALFORMED);
     assert_null (out);
     free (frame);
@@ -126,7 +126,7 @@ test_codec_names_both_versions (void **state)
     env.heartbeat = &beat;
     uint8_t *frame = s_pack (&env, ZJOB_PROTO_MAJOR + 1, &size);
     assert_int_equal (
-        codec_decode (frame, size, &limits, &out, why, sizeof why),
+        codec_decode (frame, size, &limits, &out, NULL, why, sizeof why),
         ZJOB__ERROR_CODE__ERR_VERSION);
     assert_non_null (strstr (why, "2.0"));
     assert_non_null (strstr (why, "1.0"));
@@ -150,7 +150,7 @@ test_codec_rejects_oversize (void **state)
     s_make_submit (&env, &submit, specs, ptrs, 2, payload, 100);
     uint8_t *frame = s_pack (&env, ZJOB_PROTO_MAJOR, &size);
     assert_int_equal (
-        codec_decode (frame, size, &limits, &out, why, sizeof why),
+        codec_decode (frame, size, &limits, &out, NULL, why, sizeof why),
         ZJOB__ERROR_CODE__ERR_TOO_LARGE);
     assert_non_null (strstr (why, "payload of 100 bytes"));
     free (frame);
@@ -158,14 +158,14 @@ test_codec_rejects_oversize (void **state)
     s_make_submit (&env, &submit, specs, ptrs, 4, payload, 10);
     frame = s_pack (&env, ZJOB_PROTO_MAJOR, &size);
     assert_int_equal (
-        codec_decode (frame, size, &limits, &out, why, sizeof why),
+        codec_decode (frame, size, &limits, &out, NULL, why, sizeof why),
         ZJOB__ERROR_CODE__ERR_TOO_LARGE);
     assert_non_null (strstr (why, "batch of 4"));
 
     limits.max_message = size - 1;
     limits.max_batch = 100;
     assert_int_equal (
-        codec_decode (frame, size, &limits, &out, why, sizeof why),
+        codec_decode (frame, size, &limits, &out, NULL, why, sizeof why),
         ZJOB__ERROR_CODE__ERR_TOO_LARGE);
     assert_non_null (strstr (why, "message of"));
     assert_null (out);
@@ -189,8 +189,8 @@ test_codec_truncated_frame_is_malformed (void **state)
     s_make_submit (&env, &submit, specs, ptrs, 2, payload, 32);
     uint8_t *frame = s_pack (&env, ZJOB_PROTO_MAJOR, &size);
     for (size_t cut = 1; cut < size; cut += 7) {
-        Zjob__ErrorCode code =
-            codec_decode (frame, size - cut, &limits, &out, why, sizeof why);
+        Zjob__ErrorCode code = codec_decode (frame, size - cut, &limits, &out,
+                                             NULL, why, sizeof why);
         if (code == ZJOB__ERROR_CODE__ERR_NONE) {
             /* A cut on a field boundary may still parse; it must be whole. */
             assert_int_equal (out->body_case, ZJOB__ENVELOPE__BODY_SUBMIT);

@@ -233,6 +233,58 @@ test_config_parse_queue_forms (void **state)
     assert_non_null (strstr (err, "empty queue name"));
 }
 
+/* Runs config_load_args over a NULL-terminated argument list. */
+static config_args_t
+s_load_args (char **argv, char *err)
+{
+    int argc = 0;
+    while (argv[argc]) {
+        argc++;
+    }
+    return config_load_args (s_options, OPTION_COUNT, argc, argv, err);
+}
+
+static void
+test_config_args_file_env_flags_in_order (void **state)
+{
+    char err[CONFIG_ERROR_LEN] = "";
+    s_write_file ("threads: 2\nbroker: from-file\nqueue:\n  - name: a\n");
+    setenv ("ZJOB_THREADS", "3", 1);
+    char *argv[] = {"prog",       "-c",      s_path, "--threads=5", "--queue",
+                    "b=exec:cat", "--queue", "c",    NULL};
+    config_args_t found = s_load_args (argv, err);
+    if (found != CONFIG_ARGS_RUN) {
+        fail_msg ("load_args failed: %s", err);
+    }
+    assert_string_equal (s_settings.broker, "from-file");
+    assert_int_equal (s_settings.threads, 5);
+    assert_int_equal (s_settings.queues.count, 2); /* flags replaced "a" */
+    assert_string_equal (s_settings.queues.items[0].name, "b");
+    assert_string_equal (s_settings.queues.items[1].handler, "builtin:c");
+}
+
+static void
+test_config_args_help_version_and_errors (void **state)
+{
+    char err[CONFIG_ERROR_LEN] = "";
+    char *help[] = {"prog", "--threads", "x", "--help", NULL};
+    assert_int_equal (s_load_args (help, err), CONFIG_ARGS_HELP);
+    char *version[] = {"prog", "-V", NULL};
+    assert_int_equal (s_load_args (version, err), CONFIG_ARGS_VERSION);
+    char *unknown[] = {"prog", "--thraeds", "2", NULL};
+    assert_int_equal (s_load_args (unknown, err), CONFIG_ARGS_ERROR);
+    assert_non_null (strstr (err, "--thraeds"));
+    char *missing[] = {"prog", "--threads", NULL};
+    assert_int_equal (s_load_args (missing, err), CONFIG_ARGS_ERROR);
+    assert_non_null (strstr (err, "needs a value"));
+    char *operand[] = {"prog", "stray", NULL};
+    assert_int_equal (s_load_args (operand, err), CONFIG_ARGS_ERROR);
+    assert_non_null (strstr (err, "stray"));
+    char *bad[] = {"prog", "--threads", "0", NULL};
+    assert_int_equal (s_load_args (bad, err), CONFIG_ARGS_ERROR);
+    assert_non_null (strstr (err, "flag --threads"));
+}
+
 int
 main (void)
 {
@@ -259,6 +311,10 @@ main (void)
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_config_parse_queue_forms, s_setup,
                                          s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_config_args_file_env_flags_in_order, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_config_args_help_version_and_errors, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
