@@ -1,0 +1,178 @@
+/* The broker's shared state and the functions its files call on each
+ * other: broker.c (loop and sockets), jobs.c (job lifecycle and timers),
+ * clients.c (client requests and result pushes), workers.c (workers,
+ * dispatch, heartbeats) and admin.c (admin replies). Not a public header.
+ */
+#ifndef ZJOB_BROKER_BROKER_IMPL_H
+#define ZJOB_BROKER_BROKER_IMPL_H
+
+#include <czmq.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "broker/broker.h"
+#include "broker/dispatch.h"
+#include "broker/job.h"
+#include "broker/jobtable.h"
+#include "broker/queue.h"
+#include "broker/timer.h"
+#include "common/codec.h"
+
+#include "common/log.h"
+
+/* Messages taken from one socket per loop turn before moving on. */
+#define BROKER_BURST 256
+
+/* Longest queue or worker name accepted. */
+#define BROKER_MAX_NAME 255
+
+/* Most distinct queues; submits that would create more get ERR_BUSY. */
+#define BROKER_MAX_QUEUES 65536
+
+/* Most queues one worker may serve. */
+#define BROKER_MAX_WORKER_QUEUES 1024
+
+/* Most attempts a job spec may ask for. */
+#define BROKER_MAX_ATTEMPTS 1000
+
+/* A job whose worker is lost this many times ends DEAD. */
+#define BROKER_MAX_LOST 3
+
+/* How long a worker has to confirm a cancel before the broker ends the job
+ * CANCELLED anyway and fences the attempt. */
+#define BROKER_CANCEL_GRACE_MS 5000
+
+/* Longest retry backoff, whatever the attempt count. */
+#define BROKER_MAX_BACKOFF_MS (10u * 60u * 1000u)
+
+/* Room for a routing id in hex (ids are at most 255 bytes). */
+#define BROKER_KEY_LEN 512
+
+/* A client that waits for results (Submit.notify or Wait). */
+struct client_t {
+    zframe_t *routing_id; /* owned ROUTER identity */
+    uint32_t refs;        /* waiters pointing at it */
+    uint64_t *pending;    /* owned, job ids to push this turn */
+    size_t pending_count; /* ids in pending */
+    size_t pending_capacity;
+    bool dirty; /* on the broker's dirty list */
+    struct client_t *next_dirty;
+};
+
+struct broker_t {
+    broker_config_t config;       /* settings (strings not owned) */
+    codec_limits_t decode_limits; /* as config, payloads checked per job */
+    zsock_t *clients;             /* ROUTER for clients */
+    zsock_t *workers;             /* ROUTER for workers */
+    jobtable_t *jobs;             /* every known job, owned */
+    timer_heap_t *timers;         /* job timers */
+    zhashx_t *queues;             /* name -> queue_t, owned */
+    zhashx_t *worker_index;       /* routing key -> registered worker_t */
+    worker_t *worker_head;        /* registered workers, dispatch order */
+    worker_t *worker_tail;
+    zhashx_t *client_index;     /* routing key -> client_t, owned */
+    client_t *dirty_clients;    /* clients with results to push */
+    job_t **pick;               /* scratch for dispatch, max_batch long */
+    uint64_t next_id;           /* the next job id to hand out */
+    uint64_t started_ms;        /* monotonic start time */
+    uint64_t next_heartbeat_ms; /* monotonic time of the next tick */
+    uint64_t random_state;      /* xorshift state for retry jitter */
+    uint64_t results_kept;      /* final jobs in the table */
+    bool dispatch_needed;       /* jobs were queued or credit arrived */
+    bool cancels_pending;       /* some worker has CancelJobs to send */
+    Zjob__Stats stats;          /* counters; gauges filled on demand */
+};
+
+/* Handler for one decoded message from peer. */
+typedef void (broker_handler_fn) (broker_t *self, zframe_t *peer,
+                                  Zjob__Envelope *env);
+
+/* ---- broker.c ---- */
+
+/* Sends an Error to peer on sock and counts it in stats.clients_rejected. */
+void broker_reply_error (broker_t *self, zsock_t *sock, zframe_t *peer,
+                         Zjob__ErrorCode code, uint64_t req_id, const char *fmt,
+                         ...) __attribute__ ((format (printf, 6, 7)));
+
+/* Writes peer's routing id in hex into key (BROKER_KEY_LEN bytes). */
+void broker_peer_key (zframe_t *peer, char *key);
+
+/* ---- jobs.c ---- */
+
+/* The one place where a job changes state: updates counters, queue links
+ * and timers, and on a final state notifies waiters. Callers set the job's
+ * result, error and timer_ms (for SCHEDULED) first. */
+void broker_job_transition (broker_t *self, job_t *job, Zjob__State to);
+
+/* Creates a job from spec and queues or schedules it. Returns the job, or
+ * NULL with code and reason set for this spec's JobAck. */
+job_t *broker_job_accept (broker_t *self, const Zjob__JobSpec *spec,
+                          Zjob__ErrorCode *code, char *why, size_t why_len);
+
+/* Records an outcome of a held, running job and moves it on: final state,
+ * retry, or requeue. */
+void broker_job_finish (broker_t *self, job_t *job,
+                        const Zjob__Outcome *outcome);
+
+/* Puts a running job whose worker left or died back in line (or ends it
+ * when it was being cancelled, or DEAD when it lost too many workers). */
+void broker_job_orphan (broker_t *self, job_t *job, bool lost);
+
+/* Fires every due timer. */
+void broker_timers_run (broker_t *self, uint64_t now_ms);
+
+/* Fills info from job; pointers borrow the job's strings and bytes. */
+void broker_job_info (const job_t *job, Zjob__JobInfo *info);
+
+/* Returns the queue called name, creating it on first use, or NULL when
+ * the queue limit is reached or memory is short. */
+queue_t *broker_queue_get (broker_t *self, const char *name);
+
+/* Frees a job and everything it owns (not its table entry). */
+void broker_job_free (job_t *job);
+
+/* ---- clients.c ---- */
+
+/* Returns the client record for peer, creating it, or NULL (no memory). */
+client_t *broker_client_get (broker_t *self, zframe_t *peer);
+
+/* Queues job id for a Results push to client this turn. */
+void broker_client_push (broker_t *self, client_t *client, uint64_t id);
+
+/* Drops one waiter reference on client; frees it when unused. */
+void broker_client_unref (broker_t *self, client_t *client);
+
+/* Sends each dirty client its Results, batched. */
+void broker_results_flush (broker_t *self);
+
+/* Handlers for the client socket, indexed by Envelope body case. */
+broker_handler_fn broker_on_submit, broker_on_wait, broker_on_status,
+    broker_on_cancel, broker_on_client_heartbeat;
+
+/* ---- workers.c ---- */
+
+/* Handlers for the worker socket. */
+broker_handler_fn broker_on_register, broker_on_credit, broker_on_done,
+    broker_on_drain, broker_on_goodbye, broker_on_worker_heartbeat;
+
+/* Returns the registered worker for peer, or NULL. */
+worker_t *broker_worker_find (broker_t *self, zframe_t *peer);
+
+/* Sends heartbeats when due and removes workers silent for too long. */
+void broker_workers_tick (broker_t *self, uint64_t now_ms);
+
+/* Sends queued jobs to workers with credit, several per Dispatch. */
+void broker_dispatch_flush (broker_t *self);
+
+/* Sends pending CancelJobs to workers. */
+void broker_cancels_flush (broker_t *self);
+
+/* Unregisters every worker (at shutdown). */
+void broker_workers_clear (broker_t *self);
+
+/* ---- admin.c ---- */
+
+broker_handler_fn broker_on_admin;
+
+#endif

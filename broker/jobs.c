@@ -1,0 +1,441 @@
+/* Job lifecycle: acceptance, the single state-transition function, worker
+ * outcomes, retries with backoff and the timers that move jobs along. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/broker_impl.h"
+#include "common/clock.h"
+
+queue_t *
+broker_queue_get (broker_t *self, const char *name)
+{
+    queue_t *queue = zhashx_lookup (self->queues, name);
+    if (queue || zhashx_size (self->queues) >= BROKER_MAX_QUEUES) {
+        return queue;
+    }
+    queue = queue_new (name);
+    if (queue && zhashx_insert (self->queues, name, queue) != 0) {
+        queue_destroy (&queue);
+    }
+    return queue;
+}
+
+void
+broker_job_free (job_t *job)
+{
+    while (job->waiters) {
+        waiter_t *waiter = job->waiters;
+        job->waiters = waiter->next;
+        free (waiter);
+    }
+    dispatch_worker_unref (&job->worker);
+    free (job->payload);
+    free (job->result);
+    free (job->error);
+    free (job);
+}
+
+/* Arms job's state timer (wake-up, cancel grace or expiry) at due_ms. */
+static void
+s_arm (broker_t *self, job_t *job, uint64_t due_ms, timer_kind_t kind)
+{
+    job->timer_ms = due_ms;
+    if (timer_heap_push (self->timers, due_ms, job->id, kind) != 0) {
+        LOG_ERROR ("timer_failed", "job=%" PRIu64 " reason=out_of_memory",
+                   job->id);
+    }
+}
+
+/* Undoes the counters and links of the state the job is leaving. */
+static void
+s_leave (broker_t *self, job_t *job)
+{
+    switch (job->state) {
+        case ZJOB__STATE__STATE_QUEUED:
+            /* dispatch_pick already unlinked a job it hands to a worker */
+            if (!job->held) {
+                queue_remove (job->queue, job);
+            }
+            self->stats.queued--;
+            break;
+        case ZJOB__STATE__STATE_SCHEDULED:
+            job->queue->scheduled--;
+            break;
+        case ZJOB__STATE__STATE_RUNNING:
+            job->queue->running--;
+            self->stats.running--;
+            break;
+        default:
+            break;
+    }
+}
+
+/* Counts a final state and moves the job's waiters to their clients. */
+static void
+s_enter_final (broker_t *self, job_t *job)
+{
+    job->finished_ms = clock_wall_ms ();
+    free (job->payload);
+    job->payload = NULL;
+    job->payload_len = 0;
+    switch (job->state) {
+        case ZJOB__STATE__STATE_SUCCEEDED:
+            self->stats.succeeded++;
+            job->queue->succeeded++;
+            break;
+        case ZJOB__STATE__STATE_CANCELLED:
+            self->stats.cancelled++;
+            break;
+        case ZJOB__STATE__STATE_TIMED_OUT:
+            self->stats.timed_out++;
+            job->queue->failed++;
+            break;
+        case ZJOB__STATE__STATE_DEAD:
+            self->stats.dead++;
+            job->queue->failed++;
+            break;
+        default:
+            self->stats.failed++;
+            job->queue->failed++;
+            break;
+    }
+    self->results_kept++;
+    s_arm (self, job, clock_mono_ms () + self->config.result_ttl_ms,
+           TIMER_EXPIRE);
+    while (job->waiters) {
+        waiter_t *waiter = job->waiters;
+        job->waiters = waiter->next;
+        broker_client_push (self, waiter->client, job->id);
+        broker_client_unref (self, waiter->client);
+        free (waiter);
+    }
+}
+
+/* Applies the counters and links of the state the job enters. */
+static void
+s_enter (broker_t *self, job_t *job, Zjob__State from)
+{
+    switch (job->state) {
+        case ZJOB__STATE__STATE_QUEUED: {
+            bool front = from == ZJOB__STATE__STATE_RUNNING;
+            int rc = front ? queue_push_front (job->queue, job)
+                           : queue_push (job->queue, job);
+            if (rc != 0) {
+                LOG_ERROR ("queue_failed", "job=%" PRIu64 " reason=no_memory",
+                           job->id);
+            }
+            self->stats.queued++;
+            self->dispatch_needed = true;
+            break;
+        }
+        case ZJOB__STATE__STATE_SCHEDULED:
+            job->queue->scheduled++;
+            s_arm (self, job, job->timer_ms, TIMER_WAKE);
+            break;
+        case ZJOB__STATE__STATE_RUNNING:
+            job->queue->running++;
+            self->stats.running++;
+            job->attempt++;
+            job->started_ms = clock_wall_ms ();
+            break;
+        default:
+            s_enter_final (self, job);
+            break;
+    }
+}
+
+void
+broker_job_transition (broker_t *self, job_t *job, Zjob__State to)
+{
+    /* Every state change of every job passes here: this is where the
+     * journal will append its record (job id, from, to, attempt) before
+     * the change becomes visible to any peer. */
+    Zjob__State from = (Zjob__State) job->state;
+    s_leave (self, job);
+    job->state = (uint8_t) to;
+    s_enter (self, job, from);
+    LOG_DEBUG ("job_state", "job=%" PRIu64 " from=%s to=%s attempt=%u", job->id,
+               codec_state_name (from), codec_state_name (to), job->attempt);
+}
+
+/* Checks one spec; returns ERR_NONE or a code with why filled. */
+static Zjob__ErrorCode
+s_spec_check (const broker_t *self, const Zjob__JobSpec *spec, char *why,
+              size_t why_len)
+{
+    size_t name_len = spec->queue ? strlen (spec->queue) : 0;
+    if (name_len == 0 || name_len > BROKER_MAX_NAME) {
+        snprintf (why, why_len, "queue name must be 1 to %d bytes",
+                  BROKER_MAX_NAME);
+        return ZJOB__ERROR_CODE__ERR_BAD_REQUEST;
+    }
+    if (spec->payload.len > self->config.limits.max_payload) {
+        snprintf (why, why_len, "payload of %zu bytes exceeds the limit of %zu",
+                  spec->payload.len, self->config.limits.max_payload);
+        return ZJOB__ERROR_CODE__ERR_TOO_LARGE;
+    }
+    if (spec->max_attempts > BROKER_MAX_ATTEMPTS) {
+        snprintf (why, why_len, "max_attempts %u exceeds the limit of %d",
+                  spec->max_attempts, BROKER_MAX_ATTEMPTS);
+        return ZJOB__ERROR_CODE__ERR_BAD_REQUEST;
+    }
+    return ZJOB__ERROR_CODE__ERR_NONE;
+}
+
+/* Allocates a job record from spec, or NULL when out of memory. */
+static job_t *
+s_job_new (broker_t *self, const Zjob__JobSpec *spec, queue_t *queue)
+{
+    job_t *job = calloc (1, sizeof *job);
+    if (!job) {
+        return NULL;
+    }
+    if (spec->payload.len && !(job->payload = malloc (spec->payload.len))) {
+        free (job);
+        return NULL;
+    }
+    if (spec->payload.len) {
+        memcpy (job->payload, spec->payload.data, spec->payload.len);
+    }
+    job->payload_len = (uint32_t) spec->payload.len;
+    job->id = self->next_id++;
+    job->queue = queue;
+    job->priority = spec->priority;
+    job->max_attempts =
+        (uint16_t) (spec->max_attempts ? spec->max_attempts
+                                       : self->config.max_attempts);
+    job->created_ms = clock_wall_ms ();
+    return job;
+}
+
+job_t *
+broker_job_accept (broker_t *self, const Zjob__JobSpec *spec,
+                   Zjob__ErrorCode *code, char *why, size_t why_len)
+{
+    *code = s_spec_check (self, spec, why, why_len);
+    if (*code != ZJOB__ERROR_CODE__ERR_NONE) {
+        return NULL;
+    }
+    queue_t *queue = broker_queue_get (self, spec->queue);
+    job_t *job = queue ? s_job_new (self, spec, queue) : NULL;
+    if (!job || jobtable_insert (self->jobs, job) != 0) {
+        free (job ? job->payload : NULL);
+        free (job);
+        *code = ZJOB__ERROR_CODE__ERR_BUSY;
+        snprintf (why, why_len, "%s",
+                  queue ? "broker is out of memory" : "too many queues");
+        return NULL;
+    }
+    self->stats.submitted++;
+    uint64_t now = clock_mono_ms ();
+    if (spec->timeout_ms) {
+        job->deadline_ms = now + spec->timeout_ms;
+        if (timer_heap_push (self->timers, job->deadline_ms, job->id,
+                             TIMER_DEADLINE) != 0) {
+            LOG_ERROR ("timer_failed", "job=%" PRIu64, job->id);
+        }
+    }
+    if (spec->delay_ms) {
+        job->timer_ms = now + spec->delay_ms;
+        broker_job_transition (self, job, ZJOB__STATE__STATE_SCHEDULED);
+    } else {
+        broker_job_transition (self, job, ZJOB__STATE__STATE_QUEUED);
+    }
+    return job;
+}
+
+/* Replaces the job's result and error with copies of the outcome's. */
+static void
+s_store_output (broker_t *self, job_t *job, const Zjob__Outcome *outcome)
+{
+    free (job->result);
+    free (job->error);
+    job->result = NULL;
+    job->result_len = 0;
+    job->error = NULL;
+    if (outcome->result.len > self->config.limits.max_payload) {
+        job->error = strdup ("result exceeds the broker's payload limit");
+        return;
+    }
+    if (outcome->result.len && (job->result = malloc (outcome->result.len))) {
+        memcpy (job->result, outcome->result.data, outcome->result.len);
+        job->result_len = (uint32_t) outcome->result.len;
+    }
+    if (outcome->error && outcome->error[0]) {
+        job->error = strndup (outcome->error, 4096);
+    }
+}
+
+/* Returns the retry delay for the job's next attempt: exponential in the
+ * failures so far, with jitter over its upper half. */
+static uint64_t
+s_backoff_ms (broker_t *self, const job_t *job)
+{
+    unsigned failures = job->attempt - job->lost;
+    uint64_t delay = self->config.retry_backoff_ms;
+    for (unsigned i = 1; i < failures && delay < BROKER_MAX_BACKOFF_MS; i++) {
+        delay *= 2;
+    }
+    if (delay > BROKER_MAX_BACKOFF_MS) {
+        delay = BROKER_MAX_BACKOFF_MS;
+    }
+    uint64_t x = self->random_state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    self->random_state = x;
+    uint64_t half = delay / 2;
+    return half + (half ? x % (half + 1) : 0);
+}
+
+/* A FAILED outcome: retry when attempts are left, otherwise give up. */
+static void
+s_finish_failed (broker_t *self, job_t *job)
+{
+    unsigned failures = job->attempt - job->lost;
+    if (failures < job->max_attempts) {
+        self->stats.retried++;
+        job->timer_ms = clock_mono_ms () + s_backoff_ms (self, job);
+        broker_job_transition (self, job, ZJOB__STATE__STATE_SCHEDULED);
+        return;
+    }
+    broker_job_transition (self, job,
+                           job->max_attempts > 1 ? ZJOB__STATE__STATE_DEAD
+                                                 : ZJOB__STATE__STATE_FAILED);
+}
+
+void
+broker_job_finish (broker_t *self, job_t *job, const Zjob__Outcome *outcome)
+{
+    s_store_output (self, job, outcome);
+    bool oversize = outcome->result.len > self->config.limits.max_payload;
+    if (job->cancel_requested) {
+        broker_job_transition (self, job, ZJOB__STATE__STATE_CANCELLED);
+        return;
+    }
+    switch (oversize ? ZJOB__STATE__STATE_FAILED : outcome->state) {
+        case ZJOB__STATE__STATE_SUCCEEDED:
+        case ZJOB__STATE__STATE_TIMED_OUT:
+            broker_job_transition (self, job, outcome->state);
+            break;
+        case ZJOB__STATE__STATE_CANCELLED:
+            /* cancelled by a draining worker, not by a client: run again */
+            broker_job_transition (self, job, ZJOB__STATE__STATE_QUEUED);
+            break;
+        case ZJOB__STATE__STATE_FAILED:
+            s_finish_failed (self, job);
+            break;
+        default:
+            free (job->error);
+            job->error = strdup ("worker reported a state that is not final");
+            s_finish_failed (self, job);
+            break;
+    }
+}
+
+void
+broker_job_orphan (broker_t *self, job_t *job, bool lost)
+{
+    dispatch_release (job, false);
+    if (job->state != ZJOB__STATE__STATE_RUNNING) {
+        return; /* already final (cancel grace ran out) */
+    }
+    if (job->cancel_requested) {
+        broker_job_transition (self, job, ZJOB__STATE__STATE_CANCELLED);
+        return;
+    }
+    if (lost) {
+        self->stats.worker_lost++;
+        job->lost++;
+    }
+    if (job->lost >= BROKER_MAX_LOST) {
+        free (job->error);
+        job->error = strdup ("its worker was lost on every attempt");
+        broker_job_transition (self, job, ZJOB__STATE__STATE_DEAD);
+        return;
+    }
+    broker_job_transition (self, job, ZJOB__STATE__STATE_QUEUED);
+}
+
+/* Handles one due timer; stale entries (superseded) are ignored. */
+static void
+s_timer_fire (broker_t *self, const timer_entry_t *entry)
+{
+    job_t *job = jobtable_find (self->jobs, entry->id);
+    if (!job) {
+        return;
+    }
+    bool current = job->timer_ms == entry->due_ms;
+    Zjob__State state = (Zjob__State) job->state;
+    switch (entry->kind) {
+        case TIMER_WAKE:
+            if (current && state == ZJOB__STATE__STATE_SCHEDULED) {
+                broker_job_transition (self, job, ZJOB__STATE__STATE_QUEUED);
+            }
+            break;
+        case TIMER_DEADLINE:
+            if (state == ZJOB__STATE__STATE_QUEUED ||
+                state == ZJOB__STATE__STATE_SCHEDULED) {
+                free (job->error);
+                job->error = strdup ("deadline passed before dispatch");
+                broker_job_transition (self, job, ZJOB__STATE__STATE_TIMED_OUT);
+            }
+            break;
+        case TIMER_CANCEL:
+            if (current && state == ZJOB__STATE__STATE_RUNNING) {
+                /* the worker did not confirm: end it, fence the attempt */
+                broker_job_transition (self, job, ZJOB__STATE__STATE_CANCELLED);
+            }
+            break;
+        default:
+            break;
+    }
+}
+
+/* Forgets a final job once its result time is over. */
+static void
+s_expire (broker_t *self, job_t *job, uint64_t now_ms)
+{
+    if (job->held) {
+        /* a worker still holds its fenced attempt: keep the credit record */
+        s_arm (self, job, now_ms + self->config.result_ttl_ms, TIMER_EXPIRE);
+        return;
+    }
+    jobtable_remove (self->jobs, job->id);
+    self->results_kept--;
+    broker_job_free (job);
+}
+
+void
+broker_timers_run (broker_t *self, uint64_t now_ms)
+{
+    timer_entry_t entry;
+    while (timer_heap_pop_due (self->timers, now_ms, &entry)) {
+        if (entry.kind == TIMER_EXPIRE) {
+            job_t *job = jobtable_find (self->jobs, entry.id);
+            if (job && job_is_final (job) && job->timer_ms == entry.due_ms) {
+                s_expire (self, job, now_ms);
+            }
+            continue;
+        }
+        s_timer_fire (self, &entry);
+    }
+}
+
+void
+broker_job_info (const job_t *job, Zjob__JobInfo *info)
+{
+    zjob__job_info__init (info);
+    info->id = job->id;
+    info->queue = job->queue->name;
+    info->state = (Zjob__State) job->state;
+    info->attempt = job->attempt;
+    info->result.data = job->result;
+    info->result.len = job->result_len;
+    info->error = job->error ? job->error : "";
+    info->worker = job->worker ? job->worker->name : "";
+    info->priority = job->priority;
+    info->created_ms = job->created_ms;
+    info->started_ms = job->started_ms;
+    info->finished_ms = job->finished_ms;
+}

@@ -1,0 +1,221 @@
+/* zjob-broker: reads its settings (file, environment, flags) and runs the
+ * broker until SIGINT or SIGTERM. Exit codes: 0 clean stop, 1 start-up
+ * failure (such as a port in use), 2 usage or configuration error. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/broker.h"
+#include "common/config.h"
+
+#include "common/log.h"
+
+#define EXIT_USAGE 2
+
+/* Settings as the option table fills them. */
+typedef struct {
+    char *clients;          /* client endpoint */
+    char *workers;          /* worker endpoint */
+    char *http;             /* ADDR:PORT for HTTP (later issue) */
+    char *journal;          /* journal directory (later issue) */
+    char *fsync;            /* always, batch or never */
+    char *log_level;        /* debug, info, warn, error, off */
+    char *endpoints_file;   /* where to write the bound endpoints */
+    uint64_t heartbeat_ms;  /* heartbeat interval */
+    int64_t liveness;       /* silent intervals before "dead" */
+    uint64_t result_ttl_ms; /* how long results are kept */
+    uint64_t retry_backoff_ms;
+    uint64_t max_payload; /* bytes */
+    uint64_t max_message; /* bytes */
+    int64_t max_batch;    /* jobs per message */
+    int64_t max_attempts; /* default for jobs that give 0 */
+} settings_t;
+
+static settings_t s_settings;
+
+static const char *const s_fsync_modes[] = {"always", "batch", "never", NULL};
+static const char *const s_log_levels[] = {"debug", "info", "warn",
+                                           "error", "off",  NULL};
+
+/* The one description of every setting: YAML key, ZJOB_* variable, flag. */
+static const config_option_t s_options[] = {
+    {"clients", CONFIG_STRING, &s_settings.clients, 0, 0, NULL,
+     "client endpoint (tcp://*:5570)"},
+    {"workers", CONFIG_STRING, &s_settings.workers, 0, 0, NULL,
+     "worker endpoint (tcp://*:5571)"},
+    {"http", CONFIG_STRING, &s_settings.http, 0, 0, NULL,
+     "ADDR:PORT for the HTTP API (not served yet)"},
+    {"journal", CONFIG_STRING, &s_settings.journal, 0, 0, NULL,
+     "journal directory (not written yet)"},
+    {"fsync", CONFIG_CHOICE, &s_settings.fsync, 0, 0, s_fsync_modes,
+     "journal durability: always, batch or never (batch)"},
+    {"log-level", CONFIG_CHOICE, &s_settings.log_level, 0, 0, s_log_levels,
+     "debug, info, warn, error or off (info)"},
+    {"heartbeat", CONFIG_DURATION, &s_settings.heartbeat_ms, 0, 0, NULL,
+     "heartbeat interval, both ways (1s)"},
+    {"liveness", CONFIG_INT, &s_settings.liveness, 1, 1000, NULL,
+     "silent heartbeat intervals before a worker is dead (3)"},
+    {"result-ttl", CONFIG_DURATION, &s_settings.result_ttl_ms, 0, 0, NULL,
+     "how long final jobs stay answerable (10m)"},
+    {"retry-backoff", CONFIG_DURATION, &s_settings.retry_backoff_ms, 0, 0, NULL,
+     "first retry delay, doubled per failure, with jitter (1s)"},
+    {"max-payload", CONFIG_SIZE, &s_settings.max_payload, 0, 0, NULL,
+     "largest payload or result (1MiB)"},
+    {"max-message", CONFIG_SIZE, &s_settings.max_message, 0, 0, NULL,
+     "largest message, also ZMQ_MAXMSGSIZE (64MiB)"},
+    {"max-batch", CONFIG_INT, &s_settings.max_batch, 1, 1000000, NULL,
+     "most jobs, ids or outcomes in one message (10000)"},
+    {"max-attempts", CONFIG_INT, &s_settings.max_attempts, 1, 1000, NULL,
+     "attempts for jobs that do not say (1: no retry)"},
+    {"endpoints-file", CONFIG_STRING, &s_settings.endpoints_file, 0, 0, NULL,
+     "write the bound endpoints here after binding"},
+};
+
+#define OPTION_COUNT (sizeof s_options / sizeof s_options[0])
+
+/* Fills the defaults; strings are heap copies so config_free can free
+ * them. Returns 0, or -1 when out of memory. */
+static int
+s_defaults (void)
+{
+    s_settings.clients = strdup ("tcp://*:5570");
+    s_settings.workers = strdup ("tcp://*:5571");
+    s_settings.fsync = strdup ("batch");
+    s_settings.log_level = strdup ("info");
+    s_settings.heartbeat_ms = 1000;
+    s_settings.liveness = 3;
+    s_settings.result_ttl_ms = 10 * 60 * 1000;
+    s_settings.retry_backoff_ms = 1000;
+    s_settings.max_payload = 1u << 20;
+    s_settings.max_message = CODEC_MAX_MESSAGE;
+    s_settings.max_batch = CODEC_MAX_BATCH;
+    s_settings.max_attempts = 1;
+    return s_settings.clients && s_settings.workers && s_settings.fsync &&
+                   s_settings.log_level
+               ? 0
+               : -1;
+}
+
+static void
+s_usage (FILE *stream)
+{
+    fprintf (stream,
+             "usage: zjob-broker [-c FILE] [--clients EP] [--workers EP] "
+             "[--http ADDR:PORT]\n"
+             "                   [--journal DIR] [--fsync MODE] "
+             "[--log-level L] [OPTION VALUE]...\n\n"
+             "Takes jobs from clients and hands them to workers.\n\n"
+             "  -c, --config FILE      YAML settings (keys as the long "
+             "flags)\n"
+             "  -h, --help             this text\n"
+             "  -V, --version          the version\n");
+    config_print_help (s_options, OPTION_COUNT, stream);
+    fprintf (stream, "\nEvery setting can also be given as ZJOB_<KEY> in "
+                     "the environment (ZJOB_RESULT_TTL=5m).\n"
+                     "Exit codes: 0 stopped by a signal, 1 could not start, "
+                     "2 usage or configuration error.\n");
+}
+
+/* Loads file (when given), environment and flags. Returns -1 to go on, or
+ * an exit code. */
+static int
+s_configure (int argc, char **argv)
+{
+    char err[CONFIG_ERROR_LEN];
+    switch (config_load_args (s_options, OPTION_COUNT, argc, argv, err)) {
+        case CONFIG_ARGS_HELP:
+            s_usage (stdout);
+            return 0;
+        case CONFIG_ARGS_VERSION:
+            printf ("zjob-broker %s\n", ZJOB_VERSION);
+            return 0;
+        case CONFIG_ARGS_ERROR:
+            fprintf (stderr, "zjob-broker: %s\nTry 'zjob-broker --help'.\n",
+                     err);
+            return EXIT_USAGE;
+        default:
+            return -1;
+    }
+}
+
+/* Checks the settings against each other. Returns 0, or -1 after
+ * printing the reason. */
+static int
+s_validate (void)
+{
+    const char *why = NULL;
+    if (s_settings.heartbeat_ms < 10) {
+        why = "heartbeat must be at least 10ms";
+    } else if (s_settings.max_payload == 0 ||
+               s_settings.max_payload > UINT32_MAX) {
+        why = "max-payload must be from 1 byte to 4GiB";
+    } else if (s_settings.max_message < s_settings.max_payload + 4096 ||
+               s_settings.max_message > INT32_MAX) {
+        why = "max-message must exceed max-payload by 4k and stay "
+              "under 2GiB";
+    } else if (!s_settings.clients[0] || !s_settings.workers[0]) {
+        why = "clients and workers endpoints must not be empty";
+    }
+    if (why) {
+        fprintf (stderr, "zjob-broker: %s\n", why);
+        return -1;
+    }
+    return 0;
+}
+
+/* Says which accepted settings are not served yet. */
+static void
+s_log_pending_features (void)
+{
+    if (s_settings.journal) {
+        LOG_INFO ("journal_not_available",
+                  "journal=%s fsync=%s note=\"the journal arrives in a later "
+                  "release; jobs are kept in memory only\"",
+                  s_settings.journal, s_settings.fsync);
+    }
+    if (s_settings.http) {
+        LOG_INFO ("http_not_available",
+                  "http=%s note=\"the HTTP API arrives in a later release\"",
+                  s_settings.http);
+    }
+}
+
+static void
+s_fill_config (broker_config_t *config)
+{
+    config->clients_endpoint = s_settings.clients;
+    config->workers_endpoint = s_settings.workers;
+    config->endpoints_file = s_settings.endpoints_file;
+    config->heartbeat_ms = s_settings.heartbeat_ms;
+    config->liveness = (uint32_t) s_settings.liveness;
+    config->result_ttl_ms = s_settings.result_ttl_ms;
+    config->retry_backoff_ms = s_settings.retry_backoff_ms;
+    config->max_attempts = (uint32_t) s_settings.max_attempts;
+    config->limits.max_message = s_settings.max_message;
+    config->limits.max_payload = s_settings.max_payload;
+    config->limits.max_batch = (size_t) s_settings.max_batch;
+}
+
+int
+main (int argc, char **argv)
+{
+    log_set_program ("broker");
+    if (s_defaults () != 0) {
+        return 1;
+    }
+    int rc = s_configure (argc, argv);
+    if (rc == -1 && s_validate () != 0) {
+        rc = EXIT_USAGE;
+    }
+    if (rc == -1) {
+        log_set_level (s_settings.log_level);
+        s_log_pending_features ();
+        broker_config_t config;
+        s_fill_config (&config);
+        broker_t *broker = broker_new (&config);
+        rc = broker ? broker_run (broker) : 1;
+        broker_destroy (&broker);
+    }
+    config_free (s_options, OPTION_COUNT);
+    return rc;
+}

@@ -1,0 +1,405 @@
+/* Workers: registration, credit, outcomes, drain and goodbye, heartbeats
+ * and dead-worker detection, and the batched Dispatch and CancelJobs. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/broker_impl.h"
+#include "common/clock.h"
+
+worker_t *
+broker_worker_find (broker_t *self, zframe_t *peer)
+{
+    char key[BROKER_KEY_LEN];
+    broker_peer_key (peer, key);
+    return zhashx_lookup (self->worker_index, key);
+}
+
+/* Sends env to worker; returns as codec_send. */
+static int
+s_send (broker_t *self, worker_t *worker, Zjob__Envelope *env)
+{
+    return codec_send (self->workers, worker->routing_id, env);
+}
+
+/* Unregisters worker: its held jobs go back in line (counted as lost when
+ * lost is set) and the registry drops its reference. */
+static void
+s_worker_remove (broker_t *self, worker_t *worker, bool lost)
+{
+    while (worker->held) {
+        broker_job_orphan (self, worker->held, lost);
+    }
+    char key[BROKER_KEY_LEN];
+    broker_peer_key (worker->routing_id, key);
+    zhashx_delete (self->worker_index, key);
+    if (worker->prev) {
+        worker->prev->next = worker->next;
+    } else {
+        self->worker_head = worker->next;
+    }
+    if (worker->next) {
+        worker->next->prev = worker->prev;
+    } else {
+        self->worker_tail = worker->prev;
+    }
+    worker->prev = worker->next = NULL;
+    dispatch_worker_retire (worker);
+    self->stats.workers = zhashx_size (self->worker_index);
+    dispatch_worker_unref (&worker);
+}
+
+/* Appends worker to the registry (dispatch order and index). */
+static void
+s_worker_add (broker_t *self, worker_t *worker, const char *key)
+{
+    zhashx_insert (self->worker_index, key, worker);
+    worker->prev = self->worker_tail;
+    if (self->worker_tail) {
+        self->worker_tail->next = worker;
+    } else {
+        self->worker_head = worker;
+    }
+    self->worker_tail = worker;
+    self->stats.workers = zhashx_size (self->worker_index);
+}
+
+/* Checks a Register; returns NULL or the reason it is refused. */
+static const char *
+s_register_check (const Zjob__Register *reg)
+{
+    if (!reg->name || strlen (reg->name) > BROKER_MAX_NAME) {
+        return "worker name must be at most 255 bytes";
+    }
+    if (reg->n_queues == 0 || reg->n_queues > BROKER_MAX_WORKER_QUEUES) {
+        return "a worker must serve 1 to 1024 queues";
+    }
+    for (size_t i = 0; i < reg->n_queues; i++) {
+        size_t len = reg->queues[i]->name ? strlen (reg->queues[i]->name) : 0;
+        if (len == 0 || len > BROKER_MAX_NAME) {
+            return "queue names must be 1 to 255 bytes";
+        }
+    }
+    return NULL;
+}
+
+/* Builds a worker record from a valid Register, or NULL (no memory). */
+static worker_t *
+s_worker_build (broker_t *self, zframe_t *peer, const Zjob__Register *reg)
+{
+    uint32_t credit = reg->credit ? reg->credit : reg->capacity;
+    worker_t *worker = dispatch_worker_new (
+        reg->name[0] ? reg->name : "unnamed", reg->capacity, credit);
+    if (!worker || !(worker->routing_id = zframe_dup (peer))) {
+        dispatch_worker_unref (&worker);
+        return NULL;
+    }
+    for (size_t i = 0; i < reg->n_queues; i++) {
+        queue_t *queue = broker_queue_get (self, reg->queues[i]->name);
+        if (!queue || dispatch_worker_add_queue (
+                          worker, queue, reg->queues[i]->concurrency) != 0) {
+            dispatch_worker_unref (&worker);
+            return NULL;
+        }
+    }
+    worker->last_seen_ms = clock_mono_ms ();
+    return worker;
+}
+
+void
+broker_on_register (broker_t *self, zframe_t *peer, Zjob__Envelope *env)
+{
+    Zjob__Register *reg = env->register_;
+    const char *why = s_register_check (reg);
+    if (why) {
+        broker_reply_error (self, self->workers, peer,
+                            ZJOB__ERROR_CODE__ERR_BAD_REQUEST, 0, "%s", why);
+        return;
+    }
+    worker_t *old = broker_worker_find (self, peer);
+    if (old) {
+        s_worker_remove (self, old, false);
+    }
+    worker_t *worker = s_worker_build (self, peer, reg);
+    if (!worker) {
+        broker_reply_error (self, self->workers, peer,
+                            ZJOB__ERROR_CODE__ERR_BUSY, 0,
+                            "broker cannot register more queues or workers");
+        return;
+    }
+    char key[BROKER_KEY_LEN];
+    broker_peer_key (peer, key);
+    s_worker_add (self, worker, key);
+    self->dispatch_needed = true;
+    LOG_INFO ("worker_joined",
+              "worker=%s peer=%s queues=%zu capacity=%u credit=%u",
+              worker->name, key, worker->queue_count, worker->capacity,
+              worker->credit);
+}
+
+void
+broker_on_credit (broker_t *self, zframe_t *peer, Zjob__Envelope *env)
+{
+    worker_t *worker = broker_worker_find (self, peer);
+    dispatch_worker_credit (worker, env->credit->credit);
+    self->dispatch_needed = true;
+}
+
+/* Returns true when outcome is for the current attempt of a job running
+ * on worker (or on an earlier registration of a worker with its name). */
+static bool
+s_outcome_current (const worker_t *worker, const job_t *job,
+                   const Zjob__Outcome *outcome)
+{
+    if (job->state != ZJOB__STATE__STATE_RUNNING ||
+        job->attempt != outcome->attempt || !job->worker) {
+        return false;
+    }
+    return job->worker == worker ||
+           strcmp (job->worker->name, worker->name) == 0;
+}
+
+/* Applies one outcome: credit back when the worker held the job, then the
+ * result if it is for the current attempt, else it counts as stale. */
+static void
+s_outcome (broker_t *self, worker_t *worker, const Zjob__Outcome *outcome)
+{
+    job_t *job = jobtable_find (self->jobs, outcome->id);
+    if (job && job->held && job->worker == worker) {
+        dispatch_release (job, true);
+        self->dispatch_needed = true;
+    }
+    if (!job || !s_outcome_current (worker, job, outcome)) {
+        self->stats.stale_results++;
+        return;
+    }
+    dispatch_release (job, false); /* held by a former registration */
+    worker->done++;
+    broker_job_finish (self, job, outcome);
+}
+
+void
+broker_on_done (broker_t *self, zframe_t *peer, Zjob__Envelope *env)
+{
+    worker_t *worker = broker_worker_find (self, peer);
+    Zjob__Done *done = env->done;
+    uint64_t *ids =
+        calloc (done->n_outcomes ? done->n_outcomes : 1, sizeof *ids);
+    for (size_t i = 0; i < done->n_outcomes; i++) {
+        s_outcome (self, worker, done->outcomes[i]);
+        if (ids) {
+            ids[i] = done->outcomes[i]->id;
+        }
+    }
+    if (!ids) {
+        return; /* no memory: the worker re-sends what was not acked */
+    }
+    Zjob__DoneAck ack = ZJOB__DONE_ACK__INIT;
+    ack.n_ids = done->n_outcomes;
+    ack.ids = ids;
+    Zjob__Envelope out = ZJOB__ENVELOPE__INIT;
+    out.body_case = ZJOB__ENVELOPE__BODY_DONE_ACK;
+    out.done_ack = &ack;
+    s_send (self, worker, &out);
+    free (ids);
+}
+
+void
+broker_on_drain (broker_t *self, zframe_t *peer, Zjob__Envelope *env)
+{
+    worker_t *worker = broker_worker_find (self, peer);
+    worker->draining = true;
+    LOG_INFO ("worker_draining", "worker=%s running=%u grace_ms=%" PRIu64,
+              worker->name, worker->running, env->drain->grace_ms);
+}
+
+void
+broker_on_goodbye (broker_t *self, zframe_t *peer, Zjob__Envelope *env)
+{
+    worker_t *worker = broker_worker_find (self, peer);
+    LOG_INFO ("worker_left", "worker=%s requeued=%u done=%" PRIu64,
+              worker->name, worker->running, worker->done);
+    s_worker_remove (self, worker, false);
+}
+
+void
+broker_on_worker_heartbeat (broker_t *self, zframe_t *peer, Zjob__Envelope *env)
+{
+    /* last_seen_ms is updated for every message before handlers run */
+}
+
+/* Sends every registered worker a Heartbeat. */
+static void
+s_heartbeat_all (broker_t *self)
+{
+    Zjob__Heartbeat beat = ZJOB__HEARTBEAT__INIT;
+    beat.sent_ms = clock_wall_ms ();
+    Zjob__Envelope env = ZJOB__ENVELOPE__INIT;
+    env.body_case = ZJOB__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &beat;
+    for (worker_t *worker = self->worker_head; worker; worker = worker->next) {
+        s_send (self, worker, &env);
+    }
+}
+
+void
+broker_workers_tick (broker_t *self, uint64_t now_ms)
+{
+    if (now_ms < self->next_heartbeat_ms) {
+        return;
+    }
+    self->next_heartbeat_ms = now_ms + self->config.heartbeat_ms;
+    uint64_t silence_ms = self->config.heartbeat_ms * self->config.liveness;
+    worker_t *worker = self->worker_head;
+    while (worker) {
+        worker_t *next = worker->next;
+        if (now_ms - worker->last_seen_ms > silence_ms) {
+            LOG_WARN ("worker_lost", "worker=%s running=%u silent_ms=%" PRIu64,
+                      worker->name, worker->running,
+                      now_ms - worker->last_seen_ms);
+            s_worker_remove (self, worker, true);
+        }
+        worker = next;
+    }
+    s_heartbeat_all (self);
+}
+
+/* Sends jobs[0, count) to worker in one Dispatch. Returns as codec_send. */
+static int
+s_dispatch_send (broker_t *self, worker_t *worker, job_t **jobs, size_t count,
+                 uint64_t now_ms)
+{
+    Zjob__Job *msgs = calloc (count, sizeof *msgs);
+    Zjob__Job **pointers = calloc (count, sizeof *pointers);
+    int rc = -1;
+    if (msgs && pointers) {
+        for (size_t i = 0; i < count; i++) {
+            job_t *job = jobs[i];
+            zjob__job__init (&msgs[i]);
+            msgs[i].id = job->id;
+            msgs[i].queue = job->queue->name;
+            msgs[i].payload.data = job->payload;
+            msgs[i].payload.len = job->payload_len;
+            msgs[i].attempt = job->attempt;
+            if (job->deadline_ms) {
+                msgs[i].timeout_ms =
+                    job->deadline_ms > now_ms ? job->deadline_ms - now_ms : 1;
+            }
+            pointers[i] = &msgs[i];
+        }
+        Zjob__Dispatch dispatch = ZJOB__DISPATCH__INIT;
+        dispatch.n_jobs = count;
+        dispatch.jobs = pointers;
+        Zjob__Envelope env = ZJOB__ENVELOPE__INIT;
+        env.body_case = ZJOB__ENVELOPE__BODY_DISPATCH;
+        env.dispatch = &dispatch;
+        rc = s_send (self, worker, &env);
+    }
+    free (pointers);
+    free (msgs);
+    return rc;
+}
+
+/* Fills worker's credit from the queues. Returns false when the worker
+ * could not be reached (it has been removed then). */
+static bool
+s_dispatch_worker (broker_t *self, worker_t *worker, uint64_t now_ms)
+{
+    size_t budget = self->config.limits.max_message / 2;
+    size_t max = self->config.limits.max_batch;
+    size_t count;
+    while ((count = dispatch_pick (worker, self->pick, max, budget)) > 0) {
+        for (size_t i = 0; i < count; i++) {
+            broker_job_transition (self, self->pick[i],
+                                   ZJOB__STATE__STATE_RUNNING);
+        }
+        if (s_dispatch_send (self, worker, self->pick, count, now_ms) != 0) {
+            LOG_WARN ("worker_lost", "worker=%s reason=unreachable",
+                      worker->name);
+            s_worker_remove (self, worker, false);
+            return false;
+        }
+    }
+    return true;
+}
+
+void
+broker_dispatch_flush (broker_t *self)
+{
+    if (!self->dispatch_needed) {
+        return;
+    }
+    self->dispatch_needed = false;
+    uint64_t now_ms = clock_mono_ms ();
+    worker_t *worker = self->worker_head;
+    while (worker) {
+        worker_t *next = worker->next;
+        if (dispatch_worker_ready (worker)) {
+            s_dispatch_worker (self, worker, now_ms);
+        }
+        worker = next;
+    }
+    /* rotate so the next turn starts with another worker */
+    worker_t *first = self->worker_head;
+    if (first && first->next) {
+        self->worker_head = first->next;
+        self->worker_head->prev = NULL;
+        first->prev = self->worker_tail;
+        first->next = NULL;
+        self->worker_tail->next = first;
+        self->worker_tail = first;
+    }
+}
+
+/* Sends one worker its pending CancelJobs. */
+static void
+s_cancels_send (broker_t *self, worker_t *worker)
+{
+    size_t count = worker->cancel_count;
+    Zjob__Outcome *msgs = calloc (count, sizeof *msgs);
+    Zjob__Outcome **pointers = calloc (count, sizeof *pointers);
+    if (msgs && pointers) {
+        for (size_t i = 0; i < count; i++) {
+            zjob__outcome__init (&msgs[i]);
+            msgs[i].id = worker->cancels[i].id;
+            msgs[i].attempt = worker->cancels[i].attempt;
+            msgs[i].state = ZJOB__STATE__STATE_CANCELLED;
+            pointers[i] = &msgs[i];
+        }
+        Zjob__CancelJobs cancel = ZJOB__CANCEL_JOBS__INIT;
+        cancel.n_jobs = count;
+        cancel.jobs = pointers;
+        Zjob__Envelope env = ZJOB__ENVELOPE__INIT;
+        env.body_case = ZJOB__ENVELOPE__BODY_CANCEL_JOBS;
+        env.cancel_jobs = &cancel;
+        s_send (self, worker, &env);
+    }
+    free (pointers);
+    free (msgs);
+    worker->cancel_count = 0;
+}
+
+void
+broker_cancels_flush (broker_t *self)
+{
+    if (!self->cancels_pending) {
+        return;
+    }
+    self->cancels_pending = false;
+    for (worker_t *worker = self->worker_head; worker; worker = worker->next) {
+        if (worker->cancel_count) {
+            s_cancels_send (self, worker);
+        }
+    }
+}
+
+void
+broker_workers_clear (broker_t *self)
+{
+    while (self->worker_head) {
+        worker_t *worker = self->worker_head;
+        while (worker->held) {
+            dispatch_release (worker->held, false);
+        }
+        s_worker_remove (self, worker, false);
+    }
+}
