@@ -1,0 +1,697 @@
+/* The worker's socket thread: talks to the broker and drives the pool.
+ *
+ * Design notes.
+ * - Threads. Everything in this file runs on the one thread that called
+ *   worker_run: it alone owns the DEALER socket, the zloop, the list of
+ *   unacknowledged outcomes and every counter here. Pool threads never see
+ *   the socket; they reach this thread only through the pool's completion
+ *   list and its eventfd, which the loop polls next to the socket.
+ * - Locks. This file takes no lock itself; the pool functions it calls take
+ *   the pool's mutexes briefly and never across socket I/O.
+ * - One loop turn. The socket reader handles one message; the wake handler
+ *   takes every finished outcome and sends them all in ONE Done (split only
+ *   by the batch and message limits); a 100 ms tick sends heartbeats,
+ *   notices a silent broker, reconnects and moves a drain along.
+ * - Outcomes. Each outcome stays in `unacked` from the moment it is taken
+ *   from the pool until a DoneAck names it, even while disconnected; after
+ *   every Register all of them are sent again (the broker ignores the ones
+ *   it already has). Register's credit is threads + prefetch minus the jobs
+ *   held (busy in the pool, or unacked): every outcome sent afterwards
+ *   returns one credit to the broker, so the broker's view of free slots
+ *   ends up right.
+ * - Drain. The first stop request sends Drain, drops jobs not yet started
+ *   (Goodbye makes the broker requeue them), lets running jobs finish
+ *   within the grace, then cancels them; once the pool is idle the last
+ *   outcomes go out, then Goodbye, and the loop ends.
+ */
+#include "worker/worker.h"
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/codec.h"
+#include "common/log.h"
+#include "worker/exec.h"
+#include "worker/handler.h"
+#include "worker/pool.h"
+
+/* Housekeeping interval of the loop. */
+#define S_TICK_MS 100
+
+struct worker_t {
+    char *broker;           /* endpoint */
+    char *name;             /* worker name */
+    worker_config_t config; /* numbers; string fields point at the above */
+    size_t lane_count;      /* queues served */
+    char **lane_names;      /* queue names, by lane */
+    handler_t **handlers;   /* handlers, by lane */
+    pool_lane_t *lanes;     /* the pool's view of each lane */
+    pool_t *pool;           /* threads that run jobs */
+    codec_limits_t limits;  /* what we accept from the broker */
+    zloop_t *loop;          /* the event loop (worker_run only) */
+    zsock_t *sock;          /* DEALER to the broker; NULL when lost */
+    uint64_t heard_ms;      /* last message from the broker */
+    uint64_t beat_ms;       /* last heartbeat sent */
+    uint64_t backoff_ms;    /* next reconnect delay */
+    uint64_t reconnect_ms;  /* when to reconnect while sock is NULL */
+    pool_job_t *fresh;      /* outcomes made on this thread, unsent */
+    pool_job_t *unacked;    /* outcomes sent or to send, until DoneAck */
+    size_t unacked_count;   /* entries in unacked */
+    uint64_t finished;      /* outcomes produced since start */
+    bool draining;          /* Drain sent; no new jobs */
+    bool cancelled_rest;    /* drain grace over; running jobs cancelled */
+    uint64_t drain_end_ms;  /* end of the drain grace */
+    int exit_code;          /* worker_run's result */
+};
+
+/* ---- construction --------------------------------------------------- */
+
+static int
+s_add_lane (worker_t *self, const config_queue_t *queue, char *err,
+            size_t err_len)
+{
+    char why[HANDLER_ERROR_LEN];
+    for (size_t i = 0; i < self->lane_count; i++) {
+        if (strcmp (self->lane_names[i], queue->name) == 0) {
+            snprintf (err, err_len, "queue '%s' is configured twice",
+                      queue->name);
+            return -1;
+        }
+    }
+    size_t at = self->lane_count;
+    self->handlers[at] =
+        handler_new (queue->handler, self->config.max_payload, why, sizeof why);
+    if (!self->handlers[at]) {
+        snprintf (err, err_len, "queue '%s': %s", queue->name, why);
+        return -1;
+    }
+    self->lane_names[at] = strdup (queue->name);
+    self->lanes[at].handler = self->handlers[at];
+    self->lanes[at].concurrency =
+        queue->concurrency > 0 ? (unsigned) queue->concurrency : 0;
+    self->lanes[at].timeout_ms = queue->timeout_ms;
+    self->lane_count++;
+    return self->lane_names[at] ? 0 : -1;
+}
+
+static int
+s_build_lanes (worker_t *self, const config_queues_t *queues, char *err,
+               size_t err_len)
+{
+    if (!queues || queues->count == 0) {
+        snprintf (err, err_len,
+                  "no queues to serve (use --queue NAME[=HANDLER] or "
+                  "queues: in the config file)");
+        return -1;
+    }
+    self->lane_names = calloc (queues->count, sizeof *self->lane_names);
+    self->handlers = calloc (queues->count, sizeof *self->handlers);
+    self->lanes = calloc (queues->count, sizeof *self->lanes);
+    if (!self->lane_names || !self->handlers || !self->lanes) {
+        snprintf (err, err_len, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < queues->count; i++) {
+        if (s_add_lane (self, &queues->items[i], err, err_len) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+worker_t *
+worker_new (const worker_config_t *config, char *err, size_t err_len)
+{
+    worker_t *self = calloc (1, sizeof *self);
+    if (!self) {
+        snprintf (err, err_len, "out of memory");
+        return NULL;
+    }
+    self->config = *config;
+    self->config.threads = config->threads ? config->threads : 1;
+    self->broker = strdup (config->broker);
+    self->name = strdup (config->name);
+    self->config.broker = self->broker;
+    self->config.name = self->name;
+    codec_limits_default (&self->limits);
+    self->limits.max_payload = config->max_payload;
+    if (self->limits.max_message < config->max_payload + 4096) {
+        self->limits.max_message = config->max_payload + 4096;
+    }
+    self->backoff_ms = WORKER_BACKOFF_MIN_MS;
+    if (!self->broker || !self->name ||
+        s_build_lanes (self, config->queues, err, err_len) != 0) {
+        worker_destroy (&self);
+        return NULL;
+    }
+    size_t credit = (size_t) self->config.threads + self->config.prefetch;
+    self->pool = pool_new (self->config.threads, 2 * credit, self->lanes,
+                           self->lane_count);
+    if (!self->pool) {
+        snprintf (err, err_len, "cannot create the thread pool");
+        worker_destroy (&self);
+    }
+    return self;
+}
+
+void
+worker_destroy (worker_t **self_p)
+{
+    if (!self_p || !*self_p) {
+        return;
+    }
+    worker_t *self = *self_p;
+    pool_destroy (&self->pool); /* before the handlers it runs */
+    for (size_t i = 0; i < self->lane_count; i++) {
+        handler_destroy (&self->handlers[i]);
+        free (self->lane_names[i]);
+    }
+    free (self->handlers);
+    free (self->lane_names);
+    free (self->lanes);
+    pool_job_destroy_list (&self->fresh);
+    pool_job_destroy_list (&self->unacked);
+    zsock_destroy (&self->sock);
+    zloop_destroy (&self->loop);
+    free (self->broker);
+    free (self->name);
+    free (self);
+    *self_p = NULL;
+}
+
+/* ---- sending ---------------------------------------------------------- */
+
+static void
+s_send (worker_t *self, Zjob__Envelope *env)
+{
+    if (self->sock && codec_send (self->sock, NULL, env) != 0) {
+        LOG_DEBUG ("send_failed", "body=%d", (int) env->body_case);
+    }
+}
+
+static void
+s_send_heartbeat (worker_t *self)
+{
+    Zjob__Heartbeat beat = ZJOB__HEARTBEAT__INIT;
+    beat.sent_ms = clock_wall_ms ();
+    Zjob__Envelope env = ZJOB__ENVELOPE__INIT;
+    env.body_case = ZJOB__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &beat;
+    s_send (self, &env);
+    self->beat_ms = clock_mono_ms ();
+}
+
+static void
+s_send_drain (worker_t *self)
+{
+    Zjob__Drain drain = ZJOB__DRAIN__INIT;
+    uint64_t now = clock_mono_ms ();
+    drain.grace_ms = self->drain_end_ms > now ? self->drain_end_ms - now : 0;
+    Zjob__Envelope env = ZJOB__ENVELOPE__INIT;
+    env.body_case = ZJOB__ENVELOPE__BODY_DRAIN;
+    env.drain = &drain;
+    s_send (self, &env);
+}
+
+static void
+s_send_goodbye (worker_t *self)
+{
+    Zjob__Goodbye goodbye = ZJOB__GOODBYE__INIT;
+    Zjob__Envelope env = ZJOB__ENVELOPE__INIT;
+    env.body_case = ZJOB__ENVELOPE__BODY_GOODBYE;
+    env.goodbye = &goodbye;
+    s_send (self, &env);
+}
+
+/* Sends count outcomes starting at first as one Done. */
+static void
+s_send_batch (worker_t *self, const pool_job_t *first, size_t count)
+{
+    Zjob__Outcome *items = calloc (count, sizeof *items);
+    Zjob__Outcome **refs = calloc (count, sizeof *refs);
+    if (!items || !refs) {
+        free (items);
+        free (refs);
+        return; /* stays unacked; goes again after the next Register */
+    }
+    const pool_job_t *job = first;
+    for (size_t i = 0; i < count; i++, job = job->next) {
+        zjob__outcome__init (&items[i]);
+        items[i].id = job->id;
+        items[i].attempt = job->attempt;
+        items[i].state = job->state;
+        items[i].result.data = job->output.result;
+        items[i].result.len = job->output.result_len;
+        items[i].error = job->output.error ? job->output.error : "";
+        refs[i] = &items[i];
+    }
+    Zjob__Done done = ZJOB__DONE__INIT;
+    done.n_outcomes = count;
+    done.outcomes = refs;
+    Zjob__Envelope env = ZJOB__ENVELOPE__INIT;
+    env.body_case = ZJOB__ENVELOPE__BODY_DONE;
+    env.done = &done;
+    s_send (self, &env);
+    free (items);
+    free (refs);
+}
+
+/* Sends a list of outcomes in as few Done messages as the limits allow. */
+static void
+s_send_outcomes (worker_t *self, const pool_job_t *list)
+{
+    size_t budget = self->limits.max_message / 2;
+    while (list && self->sock) {
+        const pool_job_t *first = list;
+        size_t count = 0, bytes = 0;
+        while (
+            list && count < self->limits.max_batch &&
+            (count == 0 || bytes + list->output.result_len + 256 <= budget)) {
+            bytes += list->output.result_len + 256;
+            count++;
+            list = list->next;
+        }
+        s_send_batch (self, first, count);
+    }
+}
+
+/* Credit for Register: free slots, counting every outcome still to be
+ * (re)sent as a slot it will return. */
+static uint32_t
+s_credit (worker_t *self)
+{
+    size_t total = (size_t) self->config.threads + self->config.prefetch;
+    size_t held = pool_busy (self->pool) + self->unacked_count;
+    return self->draining || held >= total ? 0 : (uint32_t) (total - held);
+}
+
+/* Registers (again) and re-sends every unacknowledged outcome. */
+static void
+s_register (worker_t *self)
+{
+    Zjob__QueueCap *caps = calloc (self->lane_count, sizeof *caps);
+    Zjob__QueueCap **refs = calloc (self->lane_count, sizeof *refs);
+    if (!caps || !refs) {
+        free (caps);
+        free (refs);
+        return;
+    }
+    for (size_t i = 0; i < self->lane_count; i++) {
+        zjob__queue_cap__init (&caps[i]);
+        caps[i].name = self->lane_names[i];
+        caps[i].concurrency = self->lanes[i].concurrency;
+        refs[i] = &caps[i];
+    }
+    Zjob__Register reg = ZJOB__REGISTER__INIT;
+    reg.name = self->name;
+    reg.n_queues = self->lane_count;
+    reg.queues = refs;
+    reg.capacity = self->config.threads;
+    reg.credit = s_credit (self);
+    Zjob__Envelope env = ZJOB__ENVELOPE__INIT;
+    env.body_case = ZJOB__ENVELOPE__BODY_REGISTER;
+    env.register_ = &reg;
+    s_send (self, &env);
+    free (caps);
+    free (refs);
+    LOG_DEBUG ("worker_register", "credit=%u resend=%zu", reg.credit,
+               self->unacked_count);
+    s_send_outcomes (self, self->unacked);
+    if (self->draining) {
+        s_send_drain (self);
+    }
+}
+
+/* Sends everything finished since the last turn in one Done and keeps it
+ * until acknowledged. */
+static void
+s_flush (worker_t *self)
+{
+    pool_job_t *list = self->fresh;
+    self->fresh = NULL;
+    pool_job_t **tail = &list;
+    while (*tail) {
+        tail = &(*tail)->next;
+    }
+    *tail = pool_take_done (self->pool);
+    if (!list) {
+        return;
+    }
+    s_send_outcomes (self, list);
+    size_t count = 0;
+    for (pool_job_t *job = list; job; job = job->next) {
+        count++;
+        tail = &job->next;
+    }
+    *tail = self->unacked; /* newest first; order does not matter here */
+    self->unacked = list;
+    self->unacked_count += count;
+    self->finished += count;
+}
+
+/* ---- receiving ---------------------------------------------------------- */
+
+/* Records an outcome decided on this thread (no handler ran). */
+static void
+s_outcome_now (worker_t *self, const Zjob__Job *job, Zjob__State state,
+               const char *error)
+{
+    pool_job_t *outcome =
+        pool_job_new (job->id, job->attempt, job->queue, 0, NULL, 0, 0);
+    if (!outcome) {
+        return; /* the broker sees the job lost with this worker */
+    }
+    outcome->state = state;
+    handler_fail (&outcome->output, "%s", error);
+    outcome->next = self->fresh;
+    self->fresh = outcome;
+}
+
+static int
+s_lane_find (const worker_t *self, const char *queue)
+{
+    for (size_t i = 0; i < self->lane_count; i++) {
+        if (strcmp (self->lane_names[i], queue) == 0) {
+            return (int) i;
+        }
+    }
+    return -1;
+}
+
+/* Hands one dispatched job to the pool. */
+static void
+s_accept_job (worker_t *self, const Zjob__Job *job)
+{
+    int lane = s_lane_find (self, job->queue);
+    if (lane < 0) {
+        s_outcome_now (self, job, ZJOB__STATE__STATE_FAILED,
+                       "this worker does not serve the queue");
+        return;
+    }
+    uint64_t deadline =
+        job->timeout_ms ? clock_mono_ms () + job->timeout_ms : 0;
+    pool_job_t *taken =
+        pool_job_new (job->id, job->attempt, job->queue, (size_t) lane,
+                      job->payload.data, job->payload.len, deadline);
+    if (!taken) {
+        s_outcome_now (self, job, ZJOB__STATE__STATE_FAILED,
+                       "worker out of memory");
+    } else if (pool_submit (self->pool, &taken) != 0) {
+        pool_job_destroy (&taken);
+        s_outcome_now (self, job, ZJOB__STATE__STATE_FAILED,
+                       "worker has no free slot: more jobs than credit");
+    }
+    LOG_DEBUG ("job_accepted", "id=%llu attempt=%u queue=%s",
+               (unsigned long long) job->id, job->attempt, job->queue);
+}
+
+static void
+s_on_dispatch (worker_t *self, const Zjob__Dispatch *dispatch)
+{
+    for (size_t i = 0; i < dispatch->n_jobs; i++) {
+        if (!self->draining) {
+            s_accept_job (self, dispatch->jobs[i]);
+        }
+        /* While draining, Goodbye hands the job back to the broker. */
+    }
+}
+
+static void
+s_on_cancel (worker_t *self, const Zjob__CancelJobs *cancel)
+{
+    for (size_t i = 0; i < cancel->n_jobs; i++) {
+        const Zjob__Outcome *which = cancel->jobs[i];
+        bool found = pool_cancel (self->pool, which->id, which->attempt);
+        LOG_DEBUG ("job_cancel", "id=%llu attempt=%u found=%d",
+                   (unsigned long long) which->id, which->attempt, found);
+    }
+}
+
+static void
+s_on_done_ack (worker_t *self, const Zjob__DoneAck *ack)
+{
+    for (size_t i = 0; i < ack->n_ids; i++) {
+        pool_job_t **at = &self->unacked;
+        while (*at) {
+            if ((*at)->id == ack->ids[i]) {
+                pool_job_t *gone = *at;
+                *at = gone->next;
+                pool_job_destroy (&gone);
+                self->unacked_count--;
+            } else {
+                at = &(*at)->next;
+            }
+        }
+    }
+}
+
+static void
+s_on_error (worker_t *self, const Zjob__Error *error)
+{
+    if (error->code == ZJOB__ERROR_CODE__ERR_UNKNOWN_WORKER) {
+        LOG_INFO ("worker_reregister", "broker=%s", self->broker);
+        s_register (self);
+        return;
+    }
+    LOG_WARN ("broker_error", "code=%s message=\"%s\"",
+              codec_error_name (error->code),
+              error->message ? error->message : "");
+}
+
+static void
+s_on_envelope (worker_t *self, const Zjob__Envelope *env)
+{
+    switch (env->body_case) {
+        case ZJOB__ENVELOPE__BODY_DISPATCH:
+            s_on_dispatch (self, env->dispatch);
+            break;
+        case ZJOB__ENVELOPE__BODY_CANCEL_JOBS:
+            s_on_cancel (self, env->cancel_jobs);
+            break;
+        case ZJOB__ENVELOPE__BODY_DONE_ACK:
+            s_on_done_ack (self, env->done_ack);
+            break;
+        case ZJOB__ENVELOPE__BODY_ERROR:
+            s_on_error (self, env->error);
+            break;
+        case ZJOB__ENVELOPE__BODY_HEARTBEAT:
+            break;
+        default:
+            codec_send_error (
+                self->sock, NULL, ZJOB__ERROR_CODE__ERR_BAD_REQUEST, 0,
+                "a worker does not take message body %d", (int) env->body_case);
+    }
+}
+
+static int
+s_on_socket (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    worker_t *self = arg;
+    zmsg_t *msg = zmsg_recv (reader);
+    if (!msg) {
+        return 0;
+    }
+    self->heard_ms = clock_mono_ms ();
+    self->backoff_ms = WORKER_BACKOFF_MIN_MS;
+
+    char why[256];
+    Zjob__Envelope *env = NULL;
+    zframe_t *frame = zmsg_first (msg);
+    Zjob__ErrorCode code =
+        zmsg_size (msg) == 1
+            ? codec_decode (zframe_data (frame), zframe_size (frame),
+                            &self->limits, &env, NULL, why, sizeof why)
+            : ZJOB__ERROR_CODE__ERR_MALFORMED;
+    if (zmsg_size (msg) != 1) {
+        snprintf (why, sizeof why, "message has %zu frames, not 1",
+                  zmsg_size (msg));
+    }
+    if (code != ZJOB__ERROR_CODE__ERR_NONE) {
+        LOG_WARN ("bad_message", "code=%s why=\"%s\"", codec_error_name (code),
+                  why);
+        codec_send_error (self->sock, NULL, code, 0, "%s", why);
+    } else {
+        s_on_envelope (self, env);
+    }
+    codec_free (&env);
+    zmsg_destroy (&msg);
+    s_flush (self); /* outcomes decided while handling it */
+    return 0;
+}
+
+/* ---- connection ------------------------------------------------------- */
+
+/* Opens a new DEALER to the broker and registers. Returns 0, or -1 when
+ * the endpoint is unusable. */
+static int
+s_connect (worker_t *self)
+{
+    self->sock = zsock_new (ZMQ_DEALER);
+    if (!self->sock) {
+        return -1;
+    }
+    codec_configure_socket (self->sock, &self->limits, 2000);
+    if (zsock_connect (self->sock, "%s", self->broker) != 0) {
+        LOG_ERROR ("broker_endpoint", "endpoint=%s error=\"%s\"", self->broker,
+                   zmq_strerror (zmq_errno ()));
+        zsock_destroy (&self->sock);
+        return -1;
+    }
+    zloop_reader (self->loop, self->sock, s_on_socket, self);
+    zloop_reader_set_tolerant (self->loop, self->sock);
+    self->heard_ms = clock_mono_ms ();
+    s_register (self);
+    s_send_heartbeat (self);
+    return 0;
+}
+
+/* Drops the socket of a silent broker and schedules a reconnect. */
+static void
+s_disconnect (worker_t *self)
+{
+    LOG_WARN ("broker_lost", "broker=%s silent_ms=%llu retry_ms=%llu",
+              self->broker,
+              (unsigned long long) (clock_mono_ms () - self->heard_ms),
+              (unsigned long long) self->backoff_ms);
+    zloop_reader_end (self->loop, self->sock);
+    zsock_destroy (&self->sock);
+    self->reconnect_ms = clock_mono_ms () + self->backoff_ms;
+    self->backoff_ms *= 2;
+    if (self->backoff_ms > WORKER_BACKOFF_MAX_MS) {
+        self->backoff_ms = WORKER_BACKOFF_MAX_MS;
+    }
+}
+
+/* Heartbeats, liveness and reconnects. */
+static void
+s_keep_alive (worker_t *self)
+{
+    uint64_t now = clock_mono_ms ();
+    uint64_t silent_limit = self->config.liveness * self->config.heartbeat_ms;
+    if (self->sock && now - self->heard_ms > silent_limit) {
+        s_disconnect (self);
+    } else if (self->sock && now - self->beat_ms >= self->config.heartbeat_ms) {
+        s_send_heartbeat (self);
+    } else if (!self->sock && now >= self->reconnect_ms) {
+        if (s_connect (self) == 0) {
+            LOG_INFO ("broker_reconnect", "broker=%s resend=%zu", self->broker,
+                      self->unacked_count);
+        } else {
+            self->reconnect_ms = now + self->backoff_ms;
+        }
+    }
+}
+
+/* ---- drain -------------------------------------------------------------- */
+
+static void
+s_drain_begin (worker_t *self)
+{
+    pool_job_t *dropped = pool_discard_pending (self->pool);
+    size_t count = 0;
+    for (pool_job_t *job = dropped; job; job = job->next) {
+        count++;
+    }
+    pool_job_destroy_list (&dropped);
+    self->draining = true;
+    self->drain_end_ms = clock_mono_ms () + self->config.grace_ms;
+    s_send_drain (self);
+    LOG_INFO ("worker_drain", "grace_ms=%llu running=%zu returned=%zu",
+              (unsigned long long) self->config.grace_ms,
+              pool_busy (self->pool), count);
+}
+
+/* Moves a drain along. Returns -1 to end the loop. */
+static int
+s_drain_step (worker_t *self)
+{
+    uint64_t now = clock_mono_ms ();
+    if (pool_busy (self->pool) == 0) {
+        s_flush (self);
+        s_send_goodbye (self);
+        LOG_INFO ("worker_goodbye", "finished=%llu unacked=%zu",
+                  (unsigned long long) self->finished, self->unacked_count);
+        return -1;
+    }
+    if (!self->cancelled_rest && now >= self->drain_end_ms) {
+        size_t count = pool_cancel_running (self->pool);
+        self->cancelled_rest = true;
+        LOG_WARN ("drain_cancel", "running=%zu", count);
+    }
+    if (now >= self->drain_end_ms + EXEC_KILL_GRACE_MS + WORKER_STUCK_MS) {
+        s_flush (self);
+        s_send_goodbye (self);
+        LOG_ERROR ("drain_stuck", "running=%zu", pool_busy (self->pool));
+        self->exit_code = 1;
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- loop handlers ---------------------------------------------------- */
+
+static int
+s_on_wake (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    worker_t *self = arg;
+    s_flush (self);
+    return self->draining ? s_drain_step (self) : 0;
+}
+
+static int
+s_on_tick (zloop_t *loop, int timer_id, void *arg)
+{
+    worker_t *self = arg;
+    s_keep_alive (self);
+    return self->draining ? s_drain_step (self) : 0;
+}
+
+static int
+s_on_stop (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    worker_t *self = arg;
+    char buffer[128];
+    ssize_t rc = read (item->fd, buffer, sizeof buffer);
+    (void) rc; /* the content does not matter, only that it came */
+    if (!self->draining) {
+        s_drain_begin (self);
+    } else if (!self->cancelled_rest) {
+        LOG_INFO ("worker_drain_now", "running=%zu", pool_busy (self->pool));
+        self->drain_end_ms = clock_mono_ms ();
+    }
+    return s_drain_step (self);
+}
+
+int
+worker_run (worker_t *self, int stop_fd)
+{
+    if (pool_start (self->pool) != 0) {
+        LOG_ERROR ("pool_start", "threads=%u", self->config.threads);
+        return 2;
+    }
+    self->loop = zloop_new ();
+    if (!self->loop) {
+        return 2;
+    }
+    zloop_set_nonstop (self->loop, true); /* stop only through a drain */
+    zmq_pollitem_t wake = {NULL, pool_wake_fd (self->pool), ZMQ_POLLIN, 0};
+    zmq_pollitem_t stop = {NULL, stop_fd, ZMQ_POLLIN, 0};
+    zloop_poller (self->loop, &wake, s_on_wake, self);
+    zloop_poller (self->loop, &stop, s_on_stop, self);
+    zloop_timer (self->loop, S_TICK_MS, 0, s_on_tick, self);
+    if (s_connect (self) != 0) {
+        return 2;
+    }
+    LOG_INFO ("worker_start",
+              "name=%s broker=%s threads=%u prefetch=%u "
+              "queues=%zu",
+              self->name, self->broker, self->config.threads,
+              self->config.prefetch, self->lane_count);
+    zloop_start (self->loop);
+    return self->exit_code;
+}
