@@ -1,0 +1,240 @@
+/* Starting and stopping zjob-bench's loopback cluster; see cluster.h. */
+#include "bench/cluster.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+
+extern char **environ;
+
+#define CLUSTER_START_MS 10000
+#define CLUSTER_STOP_MS  5000
+
+int
+bench_self_dir (char *buf, size_t len)
+{
+    char path[4096];
+    ssize_t n = readlink ("/proc/self/exe", path, sizeof path - 1);
+    if (n <= 0) {
+        return -1;
+    }
+    path[n] = '\0';
+    return snprintf (buf, len, "%s", dirname (path)) < (int) len ? 0 : -1;
+}
+
+/* Starts argv with stdout and stderr going to log; returns its pid or 0. */
+static pid_t
+s_spawn (char *const argv[], const char *log)
+{
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init (&actions);
+    posix_spawn_file_actions_addopen (&actions, STDOUT_FILENO, log,
+                                      O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2 (&actions, STDOUT_FILENO, STDERR_FILENO);
+    pid_t pid = 0;
+    int rc = posix_spawn (&pid, argv[0], &actions, NULL, argv, environ);
+    posix_spawn_file_actions_destroy (&actions);
+    if (rc != 0) {
+        fprintf (stderr, "zjob-bench: cannot start %s: %s\n", argv[0],
+                 strerror (rc));
+        return 0;
+    }
+    return pid;
+}
+
+/* Reads "clients EP" and "workers EP" from the endpoints file. */
+static int
+s_read_endpoints (bench_cluster_t *cluster, const char *path)
+{
+    FILE *file = fopen (path, "r");
+    if (!file) {
+        return -1;
+    }
+    char key[32], value[256];
+    while (fscanf (file, "%31s %255s", key, value) == 2) {
+        if (strcmp (key, "clients") == 0) {
+            snprintf (cluster->clients, sizeof cluster->clients, "%s", value);
+        } else if (strcmp (key, "workers") == 0) {
+            snprintf (cluster->workers_ep, sizeof cluster->workers_ep, "%s",
+                      value);
+        }
+    }
+    fclose (file);
+    return cluster->clients[0] && cluster->workers_ep[0] ? 0 : -1;
+}
+
+/* Starts the broker and waits for its endpoints file. */
+static int
+s_start_broker (bench_cluster_t *cluster, const char *bin_dir)
+{
+    char program[512], file[320], log[320];
+    snprintf (program, sizeof program, "%s/zjob-broker", bin_dir);
+    snprintf (file, sizeof file, "%s/endpoints", cluster->dir);
+    snprintf (log, sizeof log, "%s/broker.log", cluster->dir);
+    char *argv[] = {program,
+                    "--clients",
+                    "tcp://127.0.0.1:*",
+                    "--workers",
+                    "tcp://127.0.0.1:*",
+                    "--endpoints-file",
+                    file,
+                    "--fsync",
+                    "never",
+                    "--log-level",
+                    "warn",
+                    NULL};
+    if (!(cluster->broker = s_spawn (argv, log))) {
+        return -1;
+    }
+    uint64_t deadline = clock_mono_ms () + CLUSTER_START_MS;
+    while (clock_mono_ms () < deadline) {
+        if (s_read_endpoints (cluster, file) == 0) {
+            return 0;
+        }
+        if (waitpid (cluster->broker, NULL, WNOHANG) == cluster->broker) {
+            cluster->broker = 0;
+            break;
+        }
+        nanosleep (&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+    }
+    fprintf (stderr, "zjob-bench: broker did not start; see %s\n", log);
+    return -1;
+}
+
+/* Starts worker number index. */
+static int
+s_start_worker (bench_cluster_t *cluster, const char *bin_dir,
+                const char *queue, size_t index, size_t threads)
+{
+    char program[512], log[320], name[32], threads_text[16];
+    snprintf (program, sizeof program, "%s/zjob-worker", bin_dir);
+    snprintf (log, sizeof log, "%s/worker-%zu.log", cluster->dir, index);
+    snprintf (name, sizeof name, "bench-%zu", index);
+    snprintf (threads_text, sizeof threads_text, "%zu", threads);
+    char *argv[] = {program,        "--broker",   cluster->workers_ep,
+                    "--threads",    threads_text, "--queue",
+                    (char *) queue, "--name",     name,
+                    "--log-level",  "warn",       NULL};
+    pid_t pid = s_spawn (argv, log);
+    cluster->workers[cluster->n_workers++] = pid;
+    return pid ? 0 : -1;
+}
+
+/* Checks that both programs are in bin_dir before anything starts. */
+static int
+s_check_programs (const char *bin_dir)
+{
+    const char *const names[] = {"zjob-broker", "zjob-worker"};
+    for (size_t i = 0; i < 2; i++) {
+        char path[512];
+        snprintf (path, sizeof path, "%s/%s", bin_dir, names[i]);
+        if (access (path, X_OK) != 0) {
+            fprintf (stderr, "zjob-bench: %s: %s (see --bin-dir)\n", path,
+                     strerror (errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int
+bench_cluster_start (bench_cluster_t *cluster, const char *bin_dir,
+                     const char *queue, size_t n_workers, size_t threads)
+{
+    memset (cluster, 0, sizeof *cluster);
+    if (s_check_programs (bin_dir) != 0) {
+        return -1;
+    }
+    const char *tmp = getenv ("TMPDIR");
+    snprintf (cluster->dir, sizeof cluster->dir, "%s/zjob-bench.XXXXXX",
+              tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp (cluster->dir)) {
+        fprintf (stderr, "zjob-bench: mkdtemp: %s\n", strerror (errno));
+        cluster->dir[0] = '\0';
+        return -1;
+    }
+    int rc = s_start_broker (cluster, bin_dir);
+    for (size_t i = 0; rc == 0 && i < n_workers && i < CLUSTER_MAX_WORKERS;
+         i++) {
+        rc = s_start_worker (cluster, bin_dir, queue, i, threads);
+    }
+    if (rc != 0) {
+        bench_cluster_stop (cluster, 1);
+    }
+    return rc;
+}
+
+/* Reaps *pid (already sent SIGTERM) by deadline_ms, else kills it. */
+static void
+s_reap (pid_t *pid, uint64_t deadline_ms)
+{
+    if (*pid <= 0) {
+        return;
+    }
+    while (waitpid (*pid, NULL, WNOHANG) == 0) {
+        if (clock_mono_ms () >= deadline_ms) {
+            kill (*pid, SIGKILL);
+            waitpid (*pid, NULL, 0);
+            break;
+        }
+        nanosleep (&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    }
+    *pid = 0;
+}
+
+/* Stops the workers together, then the broker. */
+static void
+s_stop_all (bench_cluster_t *cluster)
+{
+    for (size_t i = 0; i < cluster->n_workers; i++) {
+        if (cluster->workers[i] > 0) {
+            kill (cluster->workers[i], SIGTERM);
+        }
+    }
+    uint64_t deadline = clock_mono_ms () + CLUSTER_STOP_MS;
+    for (size_t i = 0; i < cluster->n_workers; i++) {
+        s_reap (&cluster->workers[i], deadline);
+    }
+    if (cluster->broker > 0) {
+        kill (cluster->broker, SIGTERM);
+    }
+    s_reap (&cluster->broker, clock_mono_ms () + CLUSTER_STOP_MS);
+}
+
+/* Removes the temp dir's known files and the dir itself. */
+static void
+s_remove_dir (bench_cluster_t *cluster)
+{
+    char path[400];
+    snprintf (path, sizeof path, "%s/endpoints", cluster->dir);
+    remove (path);
+    snprintf (path, sizeof path, "%s/broker.log", cluster->dir);
+    remove (path);
+    for (size_t i = 0; i < cluster->n_workers; i++) {
+        snprintf (path, sizeof path, "%s/worker-%zu.log", cluster->dir, i);
+        remove (path);
+    }
+    rmdir (cluster->dir);
+}
+
+void
+bench_cluster_stop (bench_cluster_t *cluster, int keep_logs)
+{
+    s_stop_all (cluster);
+    if (cluster->dir[0] && !keep_logs) {
+        s_remove_dir (cluster);
+    } else if (cluster->dir[0] && rmdir (cluster->dir) != 0) {
+        fprintf (stderr, "zjob-bench: logs kept in %s\n", cluster->dir);
+    }
+    cluster->dir[0] = '\0';
+}

@@ -1,0 +1,439 @@
+/* zjob-bench: measures jobs per second and submit-to-result latency of a
+ * zjob cluster, through libzjob's pipelined path.
+ *
+ * Design notes: one thread. A window of jobs is kept in flight; each batch
+ * remembers its send time (req_id -> µs), each accepted job inherits it
+ * (id -> µs), and the result's arrival closes its latency sample. A result
+ * that overtakes its ack waits in a second map until the ack arrives.
+ * Every loop ends by count or by --deadline. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench/cluster.h"
+#include "client/cli_args.h"
+#include "client/cli_json.h"
+#include "client/idmap.h"
+#include "common/clock.h"
+#include "common/units.h"
+#include "zjob/zjob.h"
+
+#define BENCH_BATCH     500
+#define BENCH_POLL_MS   100
+#define BENCH_MAX_COUNT 10000000
+
+/* Settings from the command line. */
+typedef struct {
+    const char *broker;  /* --broker EP, or NULL with --spawn */
+    const char *bin_dir; /* --bin-dir, or NULL: next to this program */
+    const char *queue;   /* --queue */
+    bool spawn, latency, json, help;         /* flags and --mode */
+    uint64_t size;                           /* --size, payload bytes */
+    int64_t count, window, workers, threads; /* --count ... --threads */
+    uint64_t deadline_ms;                    /* --deadline */
+} s_options_t;
+
+/* Progress and measurements of one run. */
+typedef struct {
+    zjob_client_t *client;
+    const s_options_t *options;
+    client_idmap_t *batch_sent; /* req_id -> send time, µs */
+    client_idmap_t *job_sent;   /* job id -> send time, µs */
+    client_idmap_t *early;      /* job id -> result time, µs (before ack) */
+    uint64_t *latency_us;       /* one sample per completed job */
+    uint64_t submitted, finished, failed, in_flight;
+    uint64_t started_us, ended_us;
+} s_bench_t;
+
+static volatile sig_atomic_t s_interrupted;
+
+static void
+s_on_signal (int signal_number)
+{
+    s_interrupted = 1;
+}
+
+static void
+s_usage (FILE *stream)
+{
+    fprintf (stream,
+             "usage: zjob-bench (--broker EP | --spawn) [options]\n"
+             "  --broker EP       drive a running cluster\n"
+             "  --spawn           start a broker and workers on loopback\n"
+             "  --bin-dir DIR     where zjob-broker/zjob-worker are "
+             "(default: next to zjob-bench)\n"
+             "  --queue Q         queue (echo)\n"
+             "  --size BYTES      payload size (100)\n"
+             "  --count N         jobs (100000)\n"
+             "  --window N        jobs in flight (1000)\n"
+             "  --workers N       --spawn: workers (2)\n"
+             "  --threads T       --spawn: threads per worker (2)\n"
+             "  --mode M          throughput | latency (one job at a time)\n"
+             "  --deadline DUR    give up after DUR (5m)\n"
+             "  --json            print the report as JSON\n"
+             "Exit: 0 ok, 1 some jobs failed, 2 usage, 3 broker "
+             "unreachable or deadline passed.\n");
+}
+
+enum {
+    OPT_BROKER = 1,
+    OPT_SPAWN,
+    OPT_BIN_DIR,
+    OPT_QUEUE,
+    OPT_SIZE,
+    OPT_COUNT,
+    OPT_WINDOW,
+    OPT_WORKERS,
+    OPT_THREADS,
+    OPT_MODE,
+    OPT_DEADLINE,
+    OPT_JSON,
+    OPT_HELP,
+    OPT_VERSION
+};
+
+static const client_flag_t s_flags[] = {{"broker", 'b', true, OPT_BROKER},
+                                        {"spawn", 0, false, OPT_SPAWN},
+                                        {"bin-dir", 0, true, OPT_BIN_DIR},
+                                        {"queue", 0, true, OPT_QUEUE},
+                                        {"size", 0, true, OPT_SIZE},
+                                        {"count", 0, true, OPT_COUNT},
+                                        {"window", 0, true, OPT_WINDOW},
+                                        {"workers", 0, true, OPT_WORKERS},
+                                        {"threads", 0, true, OPT_THREADS},
+                                        {"mode", 0, true, OPT_MODE},
+                                        {"deadline", 0, true, OPT_DEADLINE},
+                                        {"json", 0, false, OPT_JSON},
+                                        {"help", 'h', false, OPT_HELP},
+                                        {"version", 0, false, OPT_VERSION},
+                                        {NULL, 0, false, 0}};
+
+/* Applies one option; returns 0 or -1 for a bad value. */
+static int
+s_option (s_options_t *options, int id, const char *value)
+{
+    switch (id) {
+        case OPT_BROKER:
+            options->broker = value;
+            return 0;
+        case OPT_SPAWN:
+            options->spawn = true;
+            return 0;
+        case OPT_BIN_DIR:
+            options->bin_dir = value;
+            return 0;
+        case OPT_QUEUE:
+            options->queue = value;
+            return 0;
+        case OPT_JSON:
+            options->json = true;
+            return 0;
+        case OPT_HELP:
+            options->help = true;
+            return 0;
+        case OPT_SIZE:
+            return size_parse (value, &options->size) != 0 ||
+                           options->size > 16u << 20
+                       ? -1
+                       : 0;
+        case OPT_COUNT:
+            return number_parse (value, 1, BENCH_MAX_COUNT, &options->count);
+        case OPT_WINDOW:
+            return number_parse (value, 1, 100000, &options->window);
+        case OPT_WORKERS:
+            return number_parse (value, 1, CLUSTER_MAX_WORKERS,
+                                 &options->workers);
+        case OPT_THREADS:
+            return number_parse (value, 1, 1024, &options->threads);
+        case OPT_DEADLINE:
+            return duration_parse (value, &options->deadline_ms);
+        case OPT_MODE:
+            options->latency = strcmp (value, "latency") == 0;
+            return options->latency || strcmp (value, "throughput") == 0 ? 0
+                                                                         : -1;
+        default:
+            return -1;
+    }
+}
+
+/* Parses argv; returns -1 (after printing why), 0, or 1 when done
+ * (--help, --version). */
+static int
+s_parse (int argc, char **argv, s_options_t *options)
+{
+    *options = (s_options_t){.queue = "echo",
+                             .size = 100,
+                             .count = 100000,
+                             .window = 1000,
+                             .workers = 2,
+                             .threads = 2,
+                             .deadline_ms = 5 * 60 * 1000};
+    client_args_t scan = {.argc = argc, .argv = argv, .index = 1};
+    const char *value;
+    char err[128] = "unexpected argument";
+    int id;
+    while ((id = client_args_next (&scan, s_flags, &value, err, sizeof err)) !=
+           CLIENT_ARG_END) {
+        if (id == OPT_VERSION) {
+            printf ("zjob-bench %s\n", ZJOB_VERSION);
+            return 1;
+        }
+        if (id <= 0 || s_option (options, id, value) != 0) {
+            fprintf (stderr, "zjob-bench: %s\n",
+                     id > 0 ? "bad option value" : err);
+            s_usage (stderr);
+            return -1;
+        }
+    }
+    if (options->help) {
+        s_usage (stdout);
+        return 1;
+    }
+    if (options->spawn == (options->broker != NULL)) {
+        fprintf (stderr, "zjob-bench: give exactly one of --broker, "
+                         "--spawn\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* Closes one latency sample. */
+static void
+s_finish (s_bench_t *bench, uint64_t sent_us, uint64_t now_us, bool ok)
+{
+    bench->latency_us[bench->finished++] = now_us - sent_us;
+    bench->failed += ok ? 0 : 1;
+    bench->in_flight--;
+    bench->ended_us = now_us;
+}
+
+/* batch_sent values: send time (µs since start) and job count, packed. */
+#define BENCH_COUNT_BITS 16
+
+static void
+s_on_ack (s_bench_t *bench, const zjob_event_t *event, uint64_t now_us)
+{
+    uint64_t packed, result_us;
+    if (!client_idmap_take (bench->batch_sent, event->req_id, &packed)) {
+        return;
+    }
+    uint64_t count = packed & ((1u << BENCH_COUNT_BITS) - 1);
+    uint64_t sent_us = bench->started_us + (packed >> BENCH_COUNT_BITS);
+    if (event->index + 1 < count) {
+        client_idmap_put (bench->batch_sent, event->req_id, packed);
+    }
+    if (event->err != ZJOB_OK) {
+        s_finish (bench, sent_us, now_us, false);
+    } else if (client_idmap_take (bench->early, event->id, &result_us)) {
+        s_finish (bench, sent_us, result_us, true);
+    } else {
+        client_idmap_put (bench->job_sent, event->id, sent_us);
+    }
+}
+
+static void
+s_on_event (const zjob_event_t *event, void *arg)
+{
+    s_bench_t *bench = arg;
+    uint64_t now_us = clock_mono_us ();
+    uint64_t sent_us;
+    if (event->type == ZJOB_EVENT_ACK) {
+        s_on_ack (bench, event, now_us);
+    } else if (event->type == ZJOB_EVENT_ERROR) {
+        fprintf (stderr, "zjob-bench: broker refused a batch: %s\n",
+                 event->error);
+        s_interrupted = 1;
+    } else if (client_idmap_take (bench->job_sent, event->info->id, &sent_us)) {
+        s_finish (bench, sent_us, now_us,
+                  event->info->state == ZJOB_STATE_SUCCEEDED);
+    } else {
+        client_idmap_put (bench->early, event->info->id, now_us);
+    }
+}
+
+/* Sends one batch of up to room jobs. */
+static zjob_err_t
+s_send_batch (s_bench_t *bench, zjob_spec_t *specs, uint64_t room)
+{
+    uint64_t left = (uint64_t) bench->options->count - bench->submitted;
+    size_t count = (size_t) (room < left ? room : left);
+    if (count > BENCH_BATCH) {
+        count = BENCH_BATCH;
+    }
+    uint64_t req_id;
+    uint64_t sent_us = clock_mono_us ();
+    zjob_err_t err = zjob_submit_async (bench->client, specs, count, &req_id);
+    if (err == ZJOB_OK) {
+        client_idmap_put (bench->batch_sent, req_id,
+                          (sent_us - bench->started_us) << BENCH_COUNT_BITS |
+                              count);
+        bench->submitted += count;
+        bench->in_flight += count;
+    }
+    return err;
+}
+
+/* Keeps the window full and collects results until every job finished,
+ * the deadline passed or a signal came. */
+static zjob_err_t
+s_run (s_bench_t *bench, zjob_spec_t *specs)
+{
+    const s_options_t *options = bench->options;
+    uint64_t window = options->latency ? 1 : (uint64_t) options->window;
+    uint64_t deadline = clock_mono_ms () + options->deadline_ms;
+    zjob_err_t err = ZJOB_OK;
+    bench->started_us = clock_mono_us ();
+    while (err == ZJOB_OK && bench->finished < (uint64_t) options->count) {
+        if (s_interrupted || clock_mono_ms () >= deadline) {
+            return ZJOB_ETIMEDOUT;
+        }
+        if (bench->in_flight < window &&
+            bench->submitted < (uint64_t) options->count) {
+            err = s_send_batch (bench, specs, window - bench->in_flight);
+        }
+        if (err == ZJOB_OK) {
+            err = zjob_client_poll (
+                bench->client, bench->in_flight < window ? 0 : BENCH_POLL_MS,
+                s_on_event, bench);
+        }
+    }
+    return err;
+}
+
+static int
+s_cmp_u64 (const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+    return (x > y) - (x < y);
+}
+
+/* Prints the report; samples are sorted in place. */
+static void
+s_report (s_bench_t *bench)
+{
+    const s_options_t *options = bench->options;
+    uint64_t n = bench->finished;
+    qsort (bench->latency_us, n, sizeof *bench->latency_us, s_cmp_u64);
+    uint64_t p50 = n ? bench->latency_us[(n - 1) / 2] : 0;
+    uint64_t p99 = n ? bench->latency_us[(n - 1) * 99 / 100] : 0;
+    uint64_t max = n ? bench->latency_us[n - 1] : 0;
+    double seconds =
+        n ? (double) (bench->ended_us - bench->started_us) / 1e6 : 0.0;
+    double rate = seconds > 0 ? (double) n / seconds : 0.0;
+    const char *mode = options->latency ? "latency" : "throughput";
+    if (options->json) {
+        json_t *report = json_pack (
+            "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:{s:I, s:I, s:I}}",
+            "mode", mode, "queue", options->queue, "size",
+            (json_int_t) options->size, "count", (json_int_t) options->count,
+            "window", (json_int_t) (options->latency ? 1 : options->window),
+            "completed", (json_int_t) n, "failed", (json_int_t) bench->failed,
+            "seconds", seconds, "jobs_per_s", rate, "latency_us", "p50",
+            (json_int_t) p50, "p99", (json_int_t) p99, "max", (json_int_t) max);
+        client_json_print (report, stdout);
+        return;
+    }
+    printf ("mode %s, queue %s, %llu-byte payloads, window %lld\n"
+            "completed %llu of %lld jobs in %.3f s: %.0f jobs/s\n"
+            "latency p50 %llu us, p99 %llu us, max %llu us\n"
+            "failed %llu\n",
+            mode, options->queue, (unsigned long long) options->size,
+            (long long) (options->latency ? 1 : options->window),
+            (unsigned long long) n, (long long) options->count, seconds, rate,
+            (unsigned long long) p50, (unsigned long long) p99,
+            (unsigned long long) max, (unsigned long long) bench->failed);
+}
+
+/* Allocates the maps and the sample array. */
+static int
+s_bench_init (s_bench_t *bench, const s_options_t *options)
+{
+    size_t window = (size_t) options->window;
+    *bench = (s_bench_t){.options = options};
+    bench->batch_sent = client_idmap_new (window);
+    bench->job_sent = client_idmap_new (window);
+    bench->early = client_idmap_new (window);
+    bench->latency_us = calloc ((size_t) options->count, sizeof (uint64_t));
+    return bench->batch_sent && bench->job_sent && bench->early &&
+                   bench->latency_us
+               ? 0
+               : -1;
+}
+
+static void
+s_bench_free (s_bench_t *bench)
+{
+    client_idmap_destroy (&bench->batch_sent);
+    client_idmap_destroy (&bench->job_sent);
+    client_idmap_destroy (&bench->early);
+    free (bench->latency_us);
+    zjob_client_destroy (&bench->client);
+}
+
+/* Connects, runs and reports; returns the exit code. */
+static int
+s_bench_main (const s_options_t *options, const char *endpoint)
+{
+    s_bench_t bench = {0};
+    zjob_spec_t *specs = calloc (BENCH_BATCH, sizeof *specs);
+    char *payload = malloc (options->size + 1);
+    int code = CLI_EXIT_USAGE;
+    if (specs && payload && s_bench_init (&bench, options) == 0 &&
+        (bench.client = zjob_client_new (endpoint))) {
+        memset (payload, 'x', options->size);
+        for (size_t i = 0; i < BENCH_BATCH; i++) {
+            specs[i] = (zjob_spec_t){.queue = options->queue,
+                                     .payload = payload,
+                                     .payload_len = options->size};
+        }
+        zjob_err_t err = s_run (&bench, specs);
+        s_report (&bench);
+        if (err != ZJOB_OK) {
+            fprintf (stderr, "zjob-bench: %s%s%s\n", zjob_strerror (err),
+                     *zjob_client_error (bench.client) ? ": " : "",
+                     zjob_client_error (bench.client));
+        }
+        code = err != ZJOB_OK ? CLI_EXIT_UNREACHABLE
+               : bench.failed ? CLI_EXIT_JOB
+                              : CLI_EXIT_OK;
+    } else {
+        fprintf (stderr, "zjob-bench: out of memory or bad endpoint\n");
+    }
+    s_bench_free (&bench);
+    free (payload);
+    free (specs);
+    return code;
+}
+
+int
+main (int argc, char **argv)
+{
+    s_options_t options;
+    int parsed = s_parse (argc, argv, &options);
+    if (parsed != 0) {
+        return parsed > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    }
+    signal (SIGINT, s_on_signal);
+    signal (SIGTERM, s_on_signal);
+    signal (SIGPIPE, SIG_IGN);
+    bench_cluster_t cluster = {0};
+    char self_dir[3072];
+    const char *bin_dir = options.bin_dir;
+    if (options.spawn && !bin_dir &&
+        bench_self_dir (self_dir, sizeof self_dir) == 0) {
+        bin_dir = self_dir;
+    }
+    if (options.spawn &&
+        (!bin_dir || bench_cluster_start (&cluster, bin_dir, options.queue,
+                                          (size_t) options.workers,
+                                          (size_t) options.threads) != 0)) {
+        return CLI_EXIT_USAGE;
+    }
+    int code = s_bench_main (&options,
+                             options.spawn ? cluster.clients : options.broker);
+    if (options.spawn) {
+        bench_cluster_stop (&cluster, code != CLI_EXIT_OK);
+    }
+    return code;
+}
