@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every zjob test: the format check, then the unit and integration
+# tests on a release build and again under AddressSanitizer and
+# UndefinedBehaviorSanitizer. Exits non-zero when anything fails.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/scripts/deps.sh"
+cd "$root"
+
+echo "== format check (clang-format, 80 columns)"
+mapfile -t sources < <(git ls-files '*.c' '*.h' 2>/dev/null ||
+    find . -name '*.[ch]' -not -path './build*')
+clang-format --dry-run --Werror "${sources[@]}"
+
+run_suite() {
+    local dir=$1
+    shift
+    echo "== build $dir $*"
+    "$root/scripts/build.sh" "$dir" "$@"
+    echo "== tests in $dir"
+    (cd "$dir" && ctest --output-on-failure --timeout 300 -j2)
+}
+
+run_suite "$root/build/release" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    run_suite "$root/build/sanitize" -DCMAKE_BUILD_TYPE=Debug \
+    -DZJOB_SANITIZE=ON
+echo "== all tests passed"
