@@ -80,7 +80,9 @@ s_keep_early (s_map_t *map, const zjob_info_t *info)
         map->broken = true;
         return;
     }
-    memcpy (early->data, info->result, info->result_len);
+    if (info->result_len > 0) {
+        memcpy (early->data, info->result, info->result_len);
+    }
     *early = (s_early_t){.id = info->id,
                          .failed = failed,
                          .data = early->data,

@@ -52,7 +52,9 @@ s_sleep (void *state, jobctx_t *ctx, const uint8_t *payload, size_t len,
                                   "milliseconds");
     }
     size_t digits = len;
-    memcpy (text, payload, len);
+    if (len > 0) {
+        memcpy (text, payload, len);
+    }
     while (digits > 0 && strchr (" \r\n", text[digits - 1])) {
         digits--; /* "250\n" from a shell pipe is still 250 */
     }

@@ -195,7 +195,9 @@ handler_set_result (handler_output_t *out, const void *data, size_t len,
     if (!copy) {
         return handler_fail (out, "out of memory");
     }
-    memcpy (copy, data, len);
+    if (len > 0) {
+        memcpy (copy, data, len);
+    }
     free (out->result);
     out->result = copy;
     out->result_len = len;

@@ -75,7 +75,9 @@ pool_job_new (uint64_t id, uint32_t attempt, const char *queue, size_t lane,
         pool_job_destroy (&job);
         return NULL;
     }
-    memcpy (job->payload, payload, len);
+    if (len > 0) {
+        memcpy (job->payload, payload, len);
+    }
     job->payload_len = len;
     job->id = id;
     job->attempt = attempt;
