@@ -25,6 +25,14 @@ cleanup() {
         kill -KILL "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
+    # A sanitizer report from any program fails the test, even when the
+    # program's exit status was not looked at.
+    if grep -l -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
+        "$TEST_DIR"/*.log >/dev/null 2>&1; then
+        echo "$TEST_NAME: FAIL: sanitizer report in" \
+            "$(grep -l -E 'Sanitizer|runtime error:' "$TEST_DIR"/*.log)" >&2
+        status=1
+    fi
     if [ "$status" -eq 0 ]; then
         rm -rf "$TEST_DIR"
     else
