@@ -110,31 +110,41 @@ s_slot_next (const worker_queue_t *slot, size_t bytes, size_t max_bytes,
     return job;
 }
 
+/* Returns the index of the slot whose next job goes first, or -1: the
+ * highest priority at a queue's head wins, and among equal priorities the
+ * first slot in round-robin order from the cursor. */
+static long
+s_best_slot (const worker_t *self, size_t bytes, size_t max_bytes, size_t taken)
+{
+    long best = -1;
+    int32_t best_priority = 0;
+    for (size_t n = 0; n < self->queue_count; n++) {
+        size_t at = (self->queue_cursor + n) % self->queue_count;
+        job_t *job = s_slot_next (&self->queues[at], bytes, max_bytes, taken);
+        if (job && (best < 0 || job->priority > best_priority)) {
+            best = (long) at;
+            best_priority = job->priority;
+        }
+    }
+    return best;
+}
+
 size_t
 dispatch_pick (worker_t *self, job_t **out, size_t max, size_t max_bytes)
 {
     size_t taken = 0;
     size_t bytes = 0;
-    bool progress = true;
-    while (progress && taken < max && dispatch_worker_ready (self)) {
-        progress = false;
-        for (size_t n = 0;
-             n < self->queue_count && taken < max && self->credit > 0; n++) {
-            size_t at = (self->queue_cursor + n) % self->queue_count;
-            worker_queue_t *slot = &self->queues[at];
-            job_t *job = s_slot_next (slot, bytes, max_bytes, taken);
-            if (!job) {
-                continue;
-            }
-            queue_remove (slot->queue, job);
-            dispatch_hold (self, job);
-            bytes += job->payload_len;
-            out[taken++] = job;
-            progress = true;
-        }
-    }
-    if (self->queue_count) {
-        self->queue_cursor = (self->queue_cursor + 1) % self->queue_count;
+    long at;
+    while (taken < max && dispatch_worker_ready (self) &&
+           (at = s_best_slot (self, bytes, max_bytes, taken)) >= 0) {
+        worker_queue_t *slot = &self->queues[at];
+        job_t *job = queue_peek (slot->queue);
+        queue_remove (slot->queue, job);
+        dispatch_hold (self, job);
+        bytes += job->payload_len;
+        out[taken++] = job;
+        /* The queue served last goes to the back of the round. */
+        self->queue_cursor = ((size_t) at + 1) % self->queue_count;
     }
     return taken;
 }

@@ -4,8 +4,9 @@
  * A worker registers with a credit (jobs it can take now) and, per queue, a
  * concurrency limit. dispatch_pick never hands a worker more jobs than its
  * credit, nor more running jobs of one queue than that queue's
- * concurrency; it takes jobs round-robin over the worker's queues so one
- * busy queue cannot starve the others. Every job handed out is "held": it
+ * concurrency. Across the worker's queues the job with the highest
+ * priority goes first, and queues of equal priority take turns job by job
+ * (round-robin), so one busy queue cannot starve the others. Every job handed out is "held": it
  * is linked on the worker's held list (through job_t.prev/next) until the
  * worker reports it or goes away. This module touches no socket, so it is
  * tested on its own.

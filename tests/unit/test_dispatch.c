@@ -104,6 +104,81 @@ test_dispatch_byte_budget (void **state)
     queue_destroy (&queue);
 }
 
+/* Takes one job with one credit at a time and returns its queue's name,
+ * then gives the credit back as an outcome would. */
+static const char *
+s_pick_one (worker_t *worker)
+{
+    job_t *out[1];
+    if (dispatch_pick (worker, out, 1, 1 << 20) != 1) {
+        return "(none)";
+    }
+    dispatch_release (out[0], true);
+    return out[0]->queue->name;
+}
+
+static void
+test_dispatch_queues_take_turns (void **state)
+{
+    queue_t *busy = queue_new ("busy");
+    queue_t *quiet = queue_new ("quiet");
+    worker_t *worker = dispatch_worker_new ("w", 1, 1);
+    dispatch_worker_add_queue (worker, busy, 0);
+    dispatch_worker_add_queue (worker, quiet, 0);
+    s_fill (busy, 0, 10, 1);
+    assert_string_equal (s_pick_one (worker), "busy");
+    s_fill (quiet, 10, 2, 1);
+    /* An empty pick between two jobs must not skip the quiet queue. */
+    job_t *none[1];
+    worker->credit = 0;
+    assert_int_equal (dispatch_pick (worker, none, 1, 1 << 20), 0);
+    worker->credit = 1;
+    assert_string_equal (s_pick_one (worker), "quiet");
+    assert_string_equal (s_pick_one (worker), "busy");
+    assert_string_equal (s_pick_one (worker), "quiet");
+    assert_string_equal (s_pick_one (worker), "busy");
+    assert_string_equal (s_pick_one (worker), "busy");
+    for (int i = 0; i < 12; i++) {
+        if (s_jobs[i].worker) {
+            dispatch_worker_unref (&s_jobs[i].worker);
+        }
+    }
+    dispatch_worker_unref (&worker);
+    queue_destroy (&busy);
+    queue_destroy (&quiet);
+}
+
+static void
+test_dispatch_priority_across_queues (void **state)
+{
+    queue_t *low = queue_new ("low");
+    queue_t *high = queue_new ("high");
+    worker_t *worker = dispatch_worker_new ("w", 4, 4);
+    dispatch_worker_add_queue (worker, low, 0);
+    dispatch_worker_add_queue (worker, high, 0);
+    s_fill (low, 0, 3, 1);
+    s_fill (high, 3, 2, 1);
+    s_jobs[3].priority = 5; /* queued after the low jobs, runs first */
+    queue_remove (high, &s_jobs[3]);
+    queue_remove (high, &s_jobs[4]);
+    queue_push (high, &s_jobs[3]);
+    queue_push (high, &s_jobs[4]);
+    job_t *out[4];
+    assert_int_equal (dispatch_pick (worker, out, 4, 1 << 20), 4);
+    assert_int_equal (out[0]->id, 3);
+    /* Then equal priorities (0) take turns, starting after "high". */
+    assert_int_equal (out[1]->id, 0);
+    assert_int_equal (out[2]->id, 4);
+    assert_int_equal (out[3]->id, 1);
+    for (int i = 0; i < 4; i++) {
+        dispatch_release (out[i], true);
+        dispatch_worker_unref (&out[i]->worker);
+    }
+    dispatch_worker_unref (&worker);
+    queue_destroy (&low);
+    queue_destroy (&high);
+}
+
 int
 main (void)
 {
@@ -111,6 +186,8 @@ main (void)
         cmocka_unit_test (test_dispatch_batch_within_credit),
         cmocka_unit_test (test_dispatch_queue_concurrency),
         cmocka_unit_test (test_dispatch_byte_budget),
+        cmocka_unit_test (test_dispatch_queues_take_turns),
+        cmocka_unit_test (test_dispatch_priority_across_queues),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
