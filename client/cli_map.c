@@ -111,6 +111,10 @@ s_take_early (s_map_t *map, uint64_t id, uint64_t line)
     return false;
 }
 
+/* Payload bytes per Submit, well under the default 64 MiB message limit
+ * even when the last line added is as large as a payload may be. */
+#define MAP_BATCH_BYTES (8u << 20)
+
 /* A batch's entry in map->batches: first line and job count packed. */
 #define MAP_BATCH_BITS 16
 
@@ -250,14 +254,16 @@ s_line_payload (s_map_t *map, uint64_t line, size_t len, char **payload,
     return true;
 }
 
-/* Reads up to room lines and submits them as one batch. Returns ZJOB_OK
- * (also at end of input) or the submit's error. */
+/* Reads up to room lines (and about MAP_BATCH_BYTES of payload) and
+ * submits them as one batch. Returns ZJOB_OK (also at end of input) or the
+ * submit's error. */
 static zjob_err_t
 s_fill_batch (s_map_t *map, size_t room, zjob_spec_t *specs, char **lines)
 {
     size_t count = 0;
+    size_t bytes = 0;
     uint64_t first = 0, line;
-    while (count < room && !map->eof) {
+    while (count < room && !map->eof && bytes < MAP_BATCH_BYTES) {
         ssize_t len = getline (&map->buffer, &map->buffer_cap, map->in);
         if (len < 0) {
             map->eof = true;
@@ -288,6 +294,7 @@ s_fill_batch (s_map_t *map, size_t room, zjob_spec_t *specs, char **lines)
         specs[count] = map->options->base;
         specs[count].payload = lines[count];
         specs[count++].payload_len = payload_len;
+        bytes += payload_len;
     }
     return s_submit_batch (map, specs, lines, count, first);
 }

@@ -10,8 +10,9 @@
 
 /* One async Submit still waiting for its SubmitReply. */
 typedef struct {
-    uint64_t req_id; /* the Submit's request id */
-    size_t count;    /* jobs in it */
+    uint64_t req_id;  /* the Submit's request id */
+    size_t count;     /* jobs in it */
+    uint64_t sent_ms; /* monotonic: when it was sent */
 } client_batch_t;
 
 struct zjob_client {

@@ -28,8 +28,8 @@ s_batch_push (zjob_client_t *client, uint64_t req_id, size_t count)
         client->batches = grown;
         client->cap_batches = cap;
     }
-    client->batches[client->n_batches++] =
-        (client_batch_t){.req_id = req_id, .count = count};
+    client->batches[client->n_batches++] = (client_batch_t){
+        .req_id = req_id, .count = count, .sent_ms = clock_mono_ms ()};
     return true;
 }
 
@@ -70,6 +70,13 @@ zjob_submit_async (zjob_client_t *client, const zjob_spec_t *specs, size_t n,
     Zjob__Envelope env = ZJOB__ENVELOPE__INIT;
     env.body_case = ZJOB__ENVELOPE__BODY_SUBMIT;
     env.submit = &submit;
+    size_t size = err == ZJOB_OK ? zjob__envelope__get_packed_size (&env) : 0;
+    if (err == ZJOB_OK && size > client->limits.max_message) {
+        err = client_fail (client, ZJOB_ETOOLARGE,
+                           "a batch of %zu jobs is %zu bytes, over the "
+                           "message limit of %zu",
+                           n, size, client->limits.max_message);
+    }
     if (err == ZJOB_OK && !s_batch_push (client, submit.req_id, n)) {
         err = ZJOB_ENOMEM;
     }
@@ -164,6 +171,26 @@ s_wait_idle (zjob_client_t *client, int timeout_ms, Zjob__Envelope **env)
     return client_recv (client, 0, env);
 }
 
+/* Fails with ZJOB_ETIMEDOUT when a batch has waited too long for its ack:
+ * the broker is alive (it answers heartbeats) but dropped that message. */
+static zjob_err_t
+s_check_acks (zjob_client_t *client)
+{
+    uint64_t limit_ms = (uint64_t) client->timeout_ms * ZJOB_ACK_TIMEOUT_FACTOR;
+    uint64_t now_ms = clock_mono_ms ();
+    for (size_t i = 0; i < client->n_batches; i++) {
+        if (now_ms - client->batches[i].sent_ms > limit_ms) {
+            return client_fail (client, ZJOB_ETIMEDOUT,
+                                "the broker did not acknowledge a batch of "
+                                "%zu jobs in %llu ms (over its message "
+                                "limit?)",
+                                client->batches[i].count,
+                                (unsigned long long) limit_ms);
+        }
+    }
+    return ZJOB_OK;
+}
+
 zjob_err_t
 zjob_client_poll (zjob_client_t *client, int timeout_ms, zjob_event_fn *fn,
                   void *arg)
@@ -187,5 +214,5 @@ zjob_client_poll (zjob_client_t *client, int timeout_ms, zjob_event_fn *fn,
         err = client_recv (client, 0, &env);
     }
     codec_free (&env);
-    return err == ZJOB_ETIMEDOUT ? ZJOB_OK : err;
+    return err == ZJOB_ETIMEDOUT ? s_check_acks (client) : err;
 }

@@ -233,6 +233,9 @@ ZJOB_EXPORT zjob_err_t zjob_stats (zjob_client_t *client, zjob_stats_t *stats);
 
 /* ---- pipelined path ---- */
 
+/* An async batch unacknowledged for this many request timeouts is lost. */
+#define ZJOB_ACK_TIMEOUT_FACTOR 2
+
 typedef enum {
     ZJOB_EVENT_ACK = 1,    /* answer for one job of an async batch */
     ZJOB_EVENT_RESULT = 2, /* a job submitted async became final */
@@ -255,7 +258,8 @@ typedef void (zjob_event_fn) (const zjob_event_t *event, void *arg);
 /* Sends one Submit of n jobs (1..ZJOB_MAX_BATCH) asking the broker to push
  * each job's final state, and returns without waiting. *req_id_out names
  * the batch in later ACK events. Returns ZJOB_EINVAL for a bad n or spec,
- * ZJOB_EUNREACHABLE when the message could not be queued. */
+ * ZJOB_ETOOLARGE when the encoded batch exceeds the message limit (send
+ * fewer jobs at a time), ZJOB_EUNREACHABLE when it could not be queued. */
 ZJOB_EXPORT zjob_err_t zjob_submit_async (zjob_client_t *client,
                                           const zjob_spec_t *specs, size_t n,
                                           uint64_t *req_id_out);
@@ -264,7 +268,10 @@ ZJOB_EXPORT zjob_err_t zjob_submit_async (zjob_client_t *client,
  * the broker, then delivers every event that has arrived to fn, without
  * blocking further. While acks or results are outstanding it sends
  * Heartbeats and returns ZJOB_EUNREACHABLE when the broker is silent for
- * liveness x interval. Returns ZJOB_OK (also when nothing arrived). */
+ * liveness x interval, and ZJOB_ETIMEDOUT when a batch has waited for its
+ * ack longer than ZJOB_ACK_TIMEOUT_FACTOR request timeouts (a broker with
+ * a smaller message limit drops an oversize batch without a word). Returns
+ * ZJOB_OK otherwise (also when nothing arrived). */
 ZJOB_EXPORT zjob_err_t zjob_client_poll (zjob_client_t *client, int timeout_ms,
                                          zjob_event_fn *fn, void *arg);
 
