@@ -450,20 +450,35 @@ s_on_done_ack (worker_t *self, const Zjob__DoneAck *ack)
     }
 }
 
-static void
+/* Handles an Error from the broker. Returns -1 when it is fatal: the broker
+ * refuses this worker's own messages (another protocol version, or a bad
+ * request such as a Register sent to the broker's client socket), which no
+ * retry can fix. */
+static int
 s_on_error (worker_t *self, const Zjob__Error *error)
 {
     if (error->code == ZJOB__ERROR_CODE__ERR_UNKNOWN_WORKER) {
         LOG_INFO ("worker_reregister", "broker=%s", self->broker);
         s_register (self);
-        return;
+        return 0;
+    }
+    const char *message = error->message ? error->message : "";
+    if (error->code == ZJOB__ERROR_CODE__ERR_VERSION ||
+        error->code == ZJOB__ERROR_CODE__ERR_BAD_REQUEST) {
+        LOG_ERROR ("broker_refused",
+                   "broker=%s code=%s message=\"%s\" hint=\"is this the "
+                   "broker's worker endpoint (default port 5571)?\"",
+                   self->broker, codec_error_name (error->code), message);
+        self->exit_code = 2;
+        return -1;
     }
     LOG_WARN ("broker_error", "code=%s message=\"%s\"",
-              codec_error_name (error->code),
-              error->message ? error->message : "");
+              codec_error_name (error->code), message);
+    return 0;
 }
 
-static void
+/* Handles one decoded message; returns -1 when the worker must stop. */
+static int
 s_on_envelope (worker_t *self, const Zjob__Envelope *env)
 {
     switch (env->body_case) {
@@ -477,8 +492,7 @@ s_on_envelope (worker_t *self, const Zjob__Envelope *env)
             s_on_done_ack (self, env->done_ack);
             break;
         case ZJOB__ENVELOPE__BODY_ERROR:
-            s_on_error (self, env->error);
-            break;
+            return s_on_error (self, env->error);
         case ZJOB__ENVELOPE__BODY_HEARTBEAT:
             break;
         default:
@@ -486,6 +500,7 @@ s_on_envelope (worker_t *self, const Zjob__Envelope *env)
                 self->sock, NULL, ZJOB__ERROR_CODE__ERR_BAD_REQUEST, 0,
                 "a worker does not take message body %d", (int) env->body_case);
     }
+    return 0;
 }
 
 static int
@@ -511,17 +526,18 @@ s_on_socket (zloop_t *loop, zsock_t *reader, void *arg)
         snprintf (why, sizeof why, "message has %zu frames, not 1",
                   zmsg_size (msg));
     }
+    int rc = 0;
     if (code != ZJOB__ERROR_CODE__ERR_NONE) {
         LOG_WARN ("bad_message", "code=%s why=\"%s\"", codec_error_name (code),
                   why);
         codec_send_error (self->sock, NULL, code, 0, "%s", why);
     } else {
-        s_on_envelope (self, env);
+        rc = s_on_envelope (self, env);
     }
     codec_free (&env);
     zmsg_destroy (&msg);
     s_flush (self); /* outcomes decided while handling it */
-    return 0;
+    return rc;
 }
 
 /* ---- connection ------------------------------------------------------- */
