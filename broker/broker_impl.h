@@ -36,6 +36,9 @@
 /* Most attempts a job spec may ask for. */
 #define BROKER_MAX_ATTEMPTS 1000
 
+/* Longest timeout or delay a job may ask for: ten years, in ms. */
+#define BROKER_MAX_DURATION_MS (10ull * 366 * 24 * 3600 * 1000)
+
 /* A job whose worker is lost this many times ends DEAD. */
 #define BROKER_MAX_LOST 3
 

@@ -179,6 +179,11 @@ s_spec_check (const broker_t *self, const Zjob__JobSpec *spec, char *why,
                   spec->max_attempts, BROKER_MAX_ATTEMPTS);
         return ZJOB__ERROR_CODE__ERR_BAD_REQUEST;
     }
+    if (spec->timeout_ms > BROKER_MAX_DURATION_MS ||
+        spec->delay_ms > BROKER_MAX_DURATION_MS) {
+        snprintf (why, why_len, "timeout and delay must be at most 10 years");
+        return ZJOB__ERROR_CODE__ERR_BAD_REQUEST;
+    }
     return ZJOB__ERROR_CODE__ERR_NONE;
 }
 
@@ -319,7 +324,10 @@ broker_job_finish (broker_t *self, job_t *job, const Zjob__Outcome *outcome)
             broker_job_transition (self, job, outcome->state);
             break;
         case ZJOB__STATE__STATE_CANCELLED:
-            /* cancelled by a draining worker, not by a client: run again */
+            /* cancelled by a draining worker, not by a client: run again,
+             * with nothing that reads like a failure */
+            free (job->error);
+            job->error = NULL;
             broker_job_transition (self, job, ZJOB__STATE__STATE_QUEUED);
             break;
         case ZJOB__STATE__STATE_FAILED:
