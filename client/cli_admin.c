@@ -42,6 +42,20 @@ typedef struct {
 } s_admin_out_t;
 
 static void
+s_worker_header (void)
+{
+    printf ("%-24s %8s %8s %10s %8s %-5s %s\n", "NAME", "CAPACITY", "RUNNING",
+            "DONE", "IDLE_MS", "DRAIN", "QUEUES");
+}
+
+static void
+s_queue_header (void)
+{
+    printf ("%-24s %10s %10s %10s %12s %10s %8s\n", "QUEUE", "QUEUED",
+            "SCHEDULED", "RUNNING", "SUCCEEDED", "FAILED", "WORKERS");
+}
+
+static void
 s_worker_row (const zjob_worker_info_t *worker, void *arg)
 {
     s_admin_out_t *out = arg;
@@ -50,8 +64,7 @@ s_worker_row (const zjob_worker_info_t *worker, void *arg)
         return;
     }
     if (out->rows++ == 0) {
-        printf ("%-24s %8s %8s %10s %8s %-5s %s\n", "NAME", "CAPACITY",
-                "RUNNING", "DONE", "IDLE_MS", "DRAIN", "QUEUES");
+        s_worker_header ();
     }
     printf ("%-24s %8u %8u %10llu %8llu %-5s ", worker->name, worker->capacity,
             worker->running, (unsigned long long) worker->done,
@@ -72,8 +85,7 @@ s_queue_row (const zjob_queue_info_t *queue, void *arg)
         return;
     }
     if (out->rows++ == 0) {
-        printf ("%-24s %10s %10s %10s %12s %10s %8s\n", "QUEUE", "QUEUED",
-                "SCHEDULED", "RUNNING", "SUCCEEDED", "FAILED", "WORKERS");
+        s_queue_header ();
     }
     printf ("%-24s %10llu %10llu %10llu %12llu %10llu %8u\n", queue->name,
             (unsigned long long) queue->queued,
@@ -102,6 +114,9 @@ s_admin_list (const char *endpoint, int argc, char **argv, bool queues)
     int code = err ? client_cli_fail (client, argv[0], err) : CLI_EXIT_OK;
     if (out.array && err == ZJOB_OK) {
         client_json_print (out.array, stdout);
+    } else if (!out.array && err == ZJOB_OK && out.rows == 0) {
+        queues ? s_queue_header () : s_worker_header ();
+        printf ("(none)\n");
     } else if (out.array) {
         json_decref (out.array);
     }

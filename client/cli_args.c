@@ -137,3 +137,14 @@ client_trim_newline (const void *data, size_t len)
     }
     return len;
 }
+
+const char *
+client_flag_name (const client_flag_t *flags, int id)
+{
+    for (; flags->name; flags++) {
+        if (flags->id == id) {
+            return flags->name;
+        }
+    }
+    return "?";
+}

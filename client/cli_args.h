@@ -43,6 +43,9 @@ typedef struct {
 int client_args_next (client_args_t *args, const client_flag_t *flags,
                       const char **value, char *err, size_t err_len);
 
+/* Returns the long name of the flag with id in flags, or "?". */
+const char *client_flag_name (const client_flag_t *flags, int id);
+
 /* Parses a job id: decimal digits only, greater than 0. Returns 0 or -1. */
 int client_parse_id (const char *text, uint64_t *id);
 

@@ -35,8 +35,12 @@ client_cli_connect (const char *endpoint)
 {
     zjob_client_t *client = zjob_client_new (endpoint);
     if (!client) {
-        fprintf (stderr, "zjob: cannot use broker endpoint '%s': %s\n",
-                 endpoint ? endpoint : "(default)",
+        const char *from_env = getenv ("ZJOB_BROKER");
+        fprintf (stderr, "zjob: cannot use broker endpoint '%s'%s: %s\n",
+                 endpoint   ? endpoint
+                 : from_env ? from_env
+                            : ZJOB_DEFAULT_ENDPOINT,
+                 !endpoint && from_env ? " (from ZJOB_BROKER)" : "",
                  errno == ENOMEM ? "out of memory" : "malformed endpoint");
     }
     return client;
@@ -88,7 +92,8 @@ s_read_all (FILE *stream, char **data, size_t *len)
 }
 
 /* Prints one final job for wait/submit --wait; returns true if it
- * succeeded. raw: the result exactly as it is (submit --wait). */
+ * succeeded. raw: the result exactly as it is (submit --wait), but for a
+ * newline added at a terminal when it does not end with one. */
 static bool
 s_print_final (const zjob_info_t *info, bool json, bool raw)
 {
@@ -99,7 +104,10 @@ s_print_final (const zjob_info_t *info, bool json, bool raw)
         size_t len = raw ? info->result_len
                          : client_trim_newline (info->result, info->result_len);
         fwrite (info->result, 1, len, stdout);
-        if (!raw) {
+        /* Raw bytes stay raw in a pipe; a person at a terminal gets the
+         * prompt on a line of its own. */
+        if (!raw || (isatty (STDOUT_FILENO) && len > 0 &&
+                     ((const char *) info->result)[len - 1] != '\n')) {
             fputc ('\n', stdout);
         }
     }
@@ -170,7 +178,8 @@ s_submit_flag (s_submit_args_t *args, int id, const char *value, char *err,
             break;
     }
     if (rc != 0) {
-        snprintf (err, err_len, "bad value '%s'", value);
+        snprintf (err, err_len, "--%s: bad value '%s'",
+                  client_flag_name (s_submit_flags, id), value);
     }
     return rc;
 }
@@ -336,7 +345,8 @@ s_ids_flag (s_ids_args_t *args, int id, const char *value, char *err,
         args->files = true;
     }
     if (rc != 0) {
-        snprintf (err, err_len, "bad value '%s'", value);
+        snprintf (err, err_len, "--%s: bad value '%s'",
+                  client_flag_name (s_ids_flags, id), value);
     }
     return rc;
 }
@@ -490,6 +500,7 @@ static void
 s_status_one (const zjob_info_t *info, void *arg)
 {
     s_ids_run_t *run = arg;
+    run->failed += info->state == ZJOB_STATE_UNKNOWN;
     if (run->args->json) {
         client_json_print (client_json_info (info), stdout);
         return;
@@ -509,7 +520,10 @@ s_status_run (zjob_client_t *client, s_ids_run_t *run)
 {
     zjob_err_t err = zjob_status (client, run->args->ids, run->args->n_ids,
                                   s_status_one, run);
-    return err ? client_cli_fail (client, "status", err) : CLI_EXIT_OK;
+    if (err) {
+        return client_cli_fail (client, "status", err);
+    }
+    return run->failed ? CLI_EXIT_JOB : CLI_EXIT_OK; /* an unknown id */
 }
 
 static int
