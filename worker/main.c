@@ -62,7 +62,7 @@ static const config_option_t s_options[] = {
     {"prefetch", CONFIG_INT, &s_settings.prefetch, 0, 100000, NULL,
      "jobs held beyond one per thread (0)"},
     {"max-payload", CONFIG_SIZE, &s_settings.max_payload, 0, 0, NULL,
-     "largest payload or result (16MiB)"},
+     "largest payload or result; keep it the broker's (1MiB)"},
 };
 
 #define S_OPTION_COUNT (sizeof s_options / sizeof s_options[0])
@@ -94,7 +94,7 @@ s_defaults (void)
     s_settings.liveness = 3;
     s_settings.grace_ms = 30000;
     s_settings.prefetch = 0;
-    s_settings.max_payload = CODEC_MAX_PAYLOAD;
+    s_settings.max_payload = 1u << 20; /* the broker's default too */
 }
 
 /* Loads file, environment and flags over the defaults, then checks them.
@@ -119,9 +119,11 @@ s_configure (int argc, char **argv)
             break;
     }
     const char *why = NULL;
-    if (s_settings.heartbeat_ms == 0 || s_settings.max_payload == 0 ||
-        s_settings.max_payload > (1u << 30)) {
-        why = "heartbeat must be above 0 and max-payload from 1 byte to 1GiB";
+    if (s_settings.heartbeat_ms < 10) {
+        why = "heartbeat must be at least 10ms";
+    } else if (s_settings.max_payload == 0 ||
+               s_settings.max_payload > (1u << 30)) {
+        why = "max-payload must be from 1 byte to 1GiB";
     } else if (s_settings.log_level &&
                log_set_level (s_settings.log_level) != 0) {
         why = "bad log level";
