@@ -45,6 +45,19 @@ port=$(( (RANDOM % 1000) + 61000 ))
 ZJOB_BROKER="tcp://127.0.0.1:$port" expect_rc 3 timeout 60 "$ZJOB" stats
 start_broker
 expect_rc 0 "$ZJOB" stats
+
+# A timeout past what the broker takes is refused for that job (exit 1).
+expect_rc 1 "$ZJOB" submit echo x --timeout 18446744073709551s --wait
+grep -q "10 years" "$TEST_DIR/err" || fail "huge timeout: $(cat "$TEST_DIR/err")"
+expect_rc 1 "$ZJOB" status 12345
+expect_rc 0 "$ZJOB" workers
+grep -q "(none)" "$TEST_DIR/out" || fail "empty workers table"
+
+# A worker pointed at the client socket is told so and exits 2, instead of
+# sitting there unregistered.
+expect_rc 2 timeout 20 "$BIN/zjob-worker" --broker "$ZJOB_BROKER" --queue echo
+grep -q "worker endpoint" "$TEST_DIR/err" ||
+    fail "worker on the client port: $(cat "$TEST_DIR/err")"
 expect_rc 0 "$ZJOB" queues --json
 jq -e 'type == "array"' "$TEST_DIR/out" >/dev/null || fail "queues --json"
 pass "help, version, exit codes and config errors"

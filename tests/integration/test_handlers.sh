@@ -2,8 +2,8 @@
 # and the priority order, through the real programs.
 source "$(dirname "$0")/lib.sh"
 
-plugin=$(find "$ZJOB_BIN_DIR" -name 'zjob-plugin-reverse.so' | head -n1)
-[ -n "$plugin" ] || fail "example plugin not built"
+plugin="$ZJOB_BIN_DIR/worker/zjob-plugin-reverse.so"
+[ -f "$plugin" ] || fail "example plugin not built at $plugin"
 start_broker
 start_worker w1 --threads 2 --queue "wc=exec:wc -w" \
     --queue "plugged=plugin:$plugin" --queue fail --queue echo
