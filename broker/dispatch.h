@@ -6,10 +6,10 @@
  * credit, nor more running jobs of one queue than that queue's
  * concurrency. Across the worker's queues the job with the highest
  * priority goes first, and queues of equal priority take turns job by job
- * (round-robin), so one busy queue cannot starve the others. Every job handed out is "held": it
- * is linked on the worker's held list (through job_t.prev/next) until the
- * worker reports it or goes away. This module touches no socket, so it is
- * tested on its own.
+ * (round-robin), so one busy queue cannot starve the others. Every job
+ * handed out is "held": it is linked on the worker's held list (through
+ * job_t.prev/next) until the worker reports it or goes away. This module
+ * touches no socket, so it is tested on its own.
  *
  * Lifetime: a worker_t is reference counted. The broker's registry holds
  * one reference while the worker is registered, and every job whose last
