@@ -114,17 +114,19 @@ s_start_broker (bench_cluster_t *cluster, const char *bin_dir)
 /* Starts worker number index. */
 static int
 s_start_worker (bench_cluster_t *cluster, const char *bin_dir,
-                const char *queue, size_t index, size_t threads)
+                const bench_workers_t *workers, size_t index)
 {
-    char program[512], log[320], name[32], threads_text[16];
+    char program[512], log[320], name[32], threads_text[16], prefetch[16];
     snprintf (program, sizeof program, "%s/zjob-worker", bin_dir);
     snprintf (log, sizeof log, "%s/worker-%zu.log", cluster->dir, index);
     snprintf (name, sizeof name, "bench-%zu", index);
-    snprintf (threads_text, sizeof threads_text, "%zu", threads);
-    char *argv[] = {program,        "--broker",   cluster->workers_ep,
-                    "--threads",    threads_text, "--queue",
-                    (char *) queue, "--name",     name,
-                    "--log-level",  "warn",       NULL};
+    snprintf (threads_text, sizeof threads_text, "%zu", workers->threads);
+    snprintf (prefetch, sizeof prefetch, "%zu", workers->prefetch);
+    char *argv[] = {program,     "--broker",   cluster->workers_ep,
+                    "--threads", threads_text, "--prefetch",
+                    prefetch,    "--queue",    (char *) workers->queue,
+                    "--name",    name,         "--log-level",
+                    "warn",      NULL};
     pid_t pid = s_spawn (argv, log);
     cluster->workers[cluster->n_workers++] = pid;
     return pid ? 0 : -1;
@@ -149,7 +151,7 @@ s_check_programs (const char *bin_dir)
 
 int
 bench_cluster_start (bench_cluster_t *cluster, const char *bin_dir,
-                     const char *queue, size_t n_workers, size_t threads)
+                     const bench_workers_t *workers)
 {
     memset (cluster, 0, sizeof *cluster);
     if (s_check_programs (bin_dir) != 0) {
@@ -164,9 +166,9 @@ bench_cluster_start (bench_cluster_t *cluster, const char *bin_dir,
         return -1;
     }
     int rc = s_start_broker (cluster, bin_dir);
-    for (size_t i = 0; rc == 0 && i < n_workers && i < CLUSTER_MAX_WORKERS;
+    for (size_t i = 0; rc == 0 && i < workers->count && i < CLUSTER_MAX_WORKERS;
          i++) {
-        rc = s_start_worker (cluster, bin_dir, queue, i, threads);
+        rc = s_start_worker (cluster, bin_dir, workers, i);
     }
     if (rc != 0) {
         bench_cluster_stop (cluster, 1);

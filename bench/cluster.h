@@ -18,13 +18,21 @@ typedef struct {
     size_t n_workers;                   /* entries used in workers */
 } bench_cluster_t;
 
+/* The workers a spawned cluster runs. */
+typedef struct {
+    const char *queue; /* the queue they serve (a builtin's name) */
+    size_t count;      /* how many workers */
+    size_t threads;    /* pool threads each */
+    size_t prefetch;   /* jobs each holds beyond one per thread */
+} bench_workers_t;
+
 /* Starts zjob-broker (from bin_dir) on ephemeral loopback ports with
  * --fsync never, waits up to 10 s for its endpoints file, then starts
- * n_workers zjob-worker processes serving queue with threads each.
+ * the workers described by workers.
  * Logs go to files in cluster->dir. Returns 0, or -1 with a message on
  * stderr (whatever started is stopped again). */
 int bench_cluster_start (bench_cluster_t *cluster, const char *bin_dir,
-                         const char *queue, size_t n_workers, size_t threads);
+                         const bench_workers_t *workers);
 
 /* Stops every process it started (SIGTERM, then SIGKILL after 5 s) and
  * removes the temp dir unless keep_logs. Safe to call twice. */

@@ -31,6 +31,7 @@ typedef struct {
     bool spawn, latency, json, help;         /* flags and --mode */
     uint64_t size;                           /* --size, payload bytes */
     int64_t count, window, workers, threads; /* --count ... --threads */
+    int64_t prefetch;                        /* --prefetch */
     uint64_t deadline_ms;                    /* --deadline */
 } s_options_t;
 
@@ -69,6 +70,7 @@ s_usage (FILE *stream)
              "  --window N        jobs in flight (1000)\n"
              "  --workers N       --spawn: workers (2)\n"
              "  --threads T       --spawn: threads per worker (2)\n"
+             "  --prefetch P      --spawn: worker --prefetch (0)\n"
              "  --mode M          throughput | latency (one job at a time)\n"
              "  --deadline DUR    give up after DUR (5m)\n"
              "  --json            print the report as JSON\n"
@@ -86,6 +88,7 @@ enum {
     OPT_WINDOW,
     OPT_WORKERS,
     OPT_THREADS,
+    OPT_PREFETCH,
     OPT_MODE,
     OPT_DEADLINE,
     OPT_JSON,
@@ -93,21 +96,15 @@ enum {
     OPT_VERSION
 };
 
-static const client_flag_t s_flags[] = {{"broker", 'b', true, OPT_BROKER},
-                                        {"spawn", 0, false, OPT_SPAWN},
-                                        {"bin-dir", 0, true, OPT_BIN_DIR},
-                                        {"queue", 0, true, OPT_QUEUE},
-                                        {"size", 0, true, OPT_SIZE},
-                                        {"count", 0, true, OPT_COUNT},
-                                        {"window", 0, true, OPT_WINDOW},
-                                        {"workers", 0, true, OPT_WORKERS},
-                                        {"threads", 0, true, OPT_THREADS},
-                                        {"mode", 0, true, OPT_MODE},
-                                        {"deadline", 0, true, OPT_DEADLINE},
-                                        {"json", 0, false, OPT_JSON},
-                                        {"help", 'h', false, OPT_HELP},
-                                        {"version", 0, false, OPT_VERSION},
-                                        {NULL, 0, false, 0}};
+static const client_flag_t s_flags[] = {
+    {"broker", 'b', true, OPT_BROKER},  {"spawn", 0, false, OPT_SPAWN},
+    {"bin-dir", 0, true, OPT_BIN_DIR},  {"queue", 0, true, OPT_QUEUE},
+    {"size", 0, true, OPT_SIZE},        {"count", 0, true, OPT_COUNT},
+    {"window", 0, true, OPT_WINDOW},    {"workers", 0, true, OPT_WORKERS},
+    {"threads", 0, true, OPT_THREADS},  {"prefetch", 0, true, OPT_PREFETCH},
+    {"mode", 0, true, OPT_MODE},        {"deadline", 0, true, OPT_DEADLINE},
+    {"json", 0, false, OPT_JSON},       {"help", 'h', false, OPT_HELP},
+    {"version", 0, false, OPT_VERSION}, {NULL, 0, false, 0}};
 
 /* Applies one option; returns 0 or -1 for a bad value. */
 static int
@@ -146,6 +143,8 @@ s_option (s_options_t *options, int id, const char *value)
                                  &options->workers);
         case OPT_THREADS:
             return number_parse (value, 1, 1024, &options->threads);
+        case OPT_PREFETCH:
+            return number_parse (value, 0, 100000, &options->prefetch);
         case OPT_DEADLINE:
             return duration_parse (value, &options->deadline_ms);
         case OPT_MODE:
@@ -424,10 +423,12 @@ main (int argc, char **argv)
         bench_self_dir (self_dir, sizeof self_dir) == 0) {
         bin_dir = self_dir;
     }
+    bench_workers_t workers = {.queue = options.queue,
+                               .count = (size_t) options.workers,
+                               .threads = (size_t) options.threads,
+                               .prefetch = (size_t) options.prefetch};
     if (options.spawn &&
-        (!bin_dir || bench_cluster_start (&cluster, bin_dir, options.queue,
-                                          (size_t) options.workers,
-                                          (size_t) options.threads) != 0)) {
+        (!bin_dir || bench_cluster_start (&cluster, bin_dir, &workers) != 0)) {
         return CLI_EXIT_USAGE;
     }
     int code = s_bench_main (&options,
