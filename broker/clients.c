@@ -328,10 +328,8 @@ broker_on_cancel (broker_t *self, zframe_t *peer, Zjob__Envelope *env)
 void
 broker_on_client_heartbeat (broker_t *self, zframe_t *peer, Zjob__Envelope *env)
 {
-    Zjob__Heartbeat beat = ZJOB__HEARTBEAT__INIT;
-    beat.sent_ms = clock_wall_ms ();
-    Zjob__Envelope out = ZJOB__ENVELOPE__INIT;
-    out.body_case = ZJOB__ENVELOPE__BODY_HEARTBEAT;
-    out.heartbeat = &beat;
+    Zjob__Heartbeat beat;
+    Zjob__Envelope out;
+    codec_heartbeat (&out, &beat);
     s_reply (self, peer, &out);
 }

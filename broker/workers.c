@@ -231,11 +231,9 @@ broker_on_worker_heartbeat (broker_t *self, zframe_t *peer, Zjob__Envelope *env)
 static void
 s_heartbeat_all (broker_t *self)
 {
-    Zjob__Heartbeat beat = ZJOB__HEARTBEAT__INIT;
-    beat.sent_ms = clock_wall_ms ();
-    Zjob__Envelope env = ZJOB__ENVELOPE__INIT;
-    env.body_case = ZJOB__ENVELOPE__BODY_HEARTBEAT;
-    env.heartbeat = &beat;
+    Zjob__Heartbeat beat;
+    Zjob__Envelope env;
+    codec_heartbeat (&env, &beat);
     for (worker_t *worker = self->worker_head; worker; worker = worker->next) {
         s_send (self, worker, &env);
     }

@@ -198,11 +198,9 @@ s_ping_if_due (zjob_client_t *client, uint64_t now)
     if (now - client->last_ping_ms < (uint64_t) client->heartbeat_ms) {
         return;
     }
-    Zjob__Heartbeat heartbeat = ZJOB__HEARTBEAT__INIT;
-    heartbeat.sent_ms = clock_wall_ms ();
-    Zjob__Envelope env = ZJOB__ENVELOPE__INIT;
-    env.body_case = ZJOB__ENVELOPE__BODY_HEARTBEAT;
-    env.heartbeat = &heartbeat;
+    Zjob__Heartbeat heartbeat;
+    Zjob__Envelope env;
+    codec_heartbeat (&env, &heartbeat);
     codec_send (client->dealer, NULL, &env);
     client->last_ping_ms = now;
 }

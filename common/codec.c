@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <zmq.h>
 
+#include "common/clock.h"
+
 void
 codec_limits_default (codec_limits_t *limits)
 {
@@ -242,6 +244,16 @@ codec_send_error (zsock_t *sock, zframe_t *routing_id, Zjob__ErrorCode code,
     env.body_case = ZJOB__ENVELOPE__BODY_ERROR;
     env.error = &error;
     return codec_send (sock, routing_id, &env);
+}
+
+void
+codec_heartbeat (Zjob__Envelope *env, Zjob__Heartbeat *beat)
+{
+    zjob__heartbeat__init (beat);
+    beat->sent_ms = clock_wall_ms ();
+    zjob__envelope__init (env);
+    env->body_case = ZJOB__ENVELOPE__BODY_HEARTBEAT;
+    env->heartbeat = beat;
 }
 
 void

@@ -62,6 +62,10 @@ int codec_send_error (zsock_t *sock, zframe_t *routing_id, Zjob__ErrorCode code,
                       uint64_t req_id, const char *fmt, ...)
     __attribute__ ((format (printf, 5, 6)));
 
+/* Makes env a Heartbeat whose body is beat, stamped with the wall clock:
+ * the one message every peer sends the same way. */
+void codec_heartbeat (Zjob__Envelope *env, Zjob__Heartbeat *beat);
+
 /* Applies the socket options every zjob socket uses: ZMQ_MAXMSGSIZE from
  * limits, no linger beyond linger_ms, and ROUTER_MANDATORY on ROUTERs so a
  * send to a vanished peer fails instead of vanishing. */

@@ -197,11 +197,9 @@ s_send (worker_t *self, Zjob__Envelope *env)
 static void
 s_send_heartbeat (worker_t *self)
 {
-    Zjob__Heartbeat beat = ZJOB__HEARTBEAT__INIT;
-    beat.sent_ms = clock_wall_ms ();
-    Zjob__Envelope env = ZJOB__ENVELOPE__INIT;
-    env.body_case = ZJOB__ENVELOPE__BODY_HEARTBEAT;
-    env.heartbeat = &beat;
+    Zjob__Heartbeat beat;
+    Zjob__Envelope env;
+    codec_heartbeat (&env, &beat);
     s_send (self, &env);
     self->beat_ms = clock_mono_ms ();
 }
