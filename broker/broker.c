@@ -88,6 +88,14 @@ static void
 s_route (broker_t *self, zsock_t *sock, zframe_t *peer, Zjob__Envelope *env)
 {
     bool workers = sock == self->workers;
+    if (env->body_case == ZJOB__ENVELOPE__BODY_ERROR) {
+        /* An Error is never answered with one: two peers could bounce
+         * them back and forth for ever. */
+        LOG_DEBUG ("peer_error", "socket=%s code=%d message=\"%s\"",
+                   workers ? "workers" : "clients", (int) env->error->code,
+                   env->error->message ? env->error->message : "");
+        return;
+    }
     broker_handler_fn **table = workers ? s_worker_handlers : s_client_handlers;
     unsigned body = (unsigned) env->body_case;
     broker_handler_fn *handler =

@@ -63,6 +63,9 @@ struct worker_t {
     pool_job_t *unacked;    /* outcomes sent or to send, until DoneAck */
     size_t unacked_count;   /* entries in unacked */
     uint64_t finished;      /* outcomes produced since start */
+    bool accepted;          /* the broker sent more than Errors since the
+                               last Register: it knows this worker */
+    uint64_t register_ms;   /* when the last Register went out */
     bool draining;          /* Drain sent; no new jobs */
     bool cancelled_rest;    /* drain grace over; running jobs cancelled */
     uint64_t drain_end_ms;  /* end of the drain grace */
@@ -139,10 +142,12 @@ worker_new (const worker_config_t *config, char *err, size_t err_len)
     self->config.broker = self->broker;
     self->config.name = self->name;
     codec_limits_default (&self->limits);
-    self->limits.max_payload = config->max_payload;
     if (self->limits.max_message < config->max_payload + 4096) {
         self->limits.max_message = config->max_payload + 4096;
     }
+    /* A payload over our limit fails its own job in s_accept_job; it must
+     * not make the whole Dispatch undecodable. */
+    self->limits.max_payload = self->limits.max_message;
     self->backoff_ms = WORKER_BACKOFF_MIN_MS;
     if (!self->broker || !self->name ||
         s_build_lanes (self, config->queues, err, err_len) != 0) {
@@ -315,6 +320,8 @@ s_register (worker_t *self)
     env.body_case = ZJOB__ENVELOPE__BODY_REGISTER;
     env.register_ = &reg;
     s_send (self, &env);
+    self->accepted = false;
+    self->register_ms = clock_mono_ms ();
     free (caps);
     free (refs);
     LOG_DEBUG ("worker_register", "credit=%u resend=%zu", reg.credit,
@@ -391,6 +398,11 @@ s_accept_job (worker_t *self, const Zjob__Job *job)
                        "this worker does not serve the queue");
         return;
     }
+    if (job->payload.len > self->config.max_payload) {
+        s_outcome_now (self, job, ZJOB__STATE__STATE_FAILED,
+                       "payload exceeds the worker's max-payload");
+        return;
+    }
     uint64_t deadline =
         job->timeout_ms ? clock_mono_ms () + job->timeout_ms : 0;
     pool_job_t *taken =
@@ -401,7 +413,9 @@ s_accept_job (worker_t *self, const Zjob__Job *job)
                        "worker out of memory");
     } else if (pool_submit (self->pool, &taken) != 0) {
         pool_job_destroy (&taken);
-        s_outcome_now (self, job, ZJOB__STATE__STATE_FAILED,
+        /* Handed back, not failed: the broker requeues a CANCELLED
+         * outcome it did not ask for. */
+        s_outcome_now (self, job, ZJOB__STATE__STATE_CANCELLED,
                        "worker has no free slot: more jobs than credit");
     }
     LOG_DEBUG ("job_accepted", "id=%llu attempt=%u queue=%s",
@@ -449,20 +463,26 @@ s_on_done_ack (worker_t *self, const Zjob__DoneAck *ack)
 }
 
 /* Handles an Error from the broker. Returns -1 when it is fatal: the broker
- * refuses this worker's own messages (another protocol version, or a bad
+ * refuses this worker's Register (another protocol version, or a bad
  * request such as a Register sent to the broker's client socket), which no
- * retry can fix. */
+ * retry can fix. Once the broker has accepted us, a refusal is logged. */
 static int
 s_on_error (worker_t *self, const Zjob__Error *error)
 {
+    const char *message = error->message ? error->message : "";
     if (error->code == ZJOB__ERROR_CODE__ERR_UNKNOWN_WORKER) {
-        LOG_INFO ("worker_reregister", "broker=%s", self->broker);
-        s_register (self);
+        /* Several messages sent before the broker learned of us each get
+         * this answer: one Register per heartbeat interval is enough. */
+        if (self->accepted ||
+            clock_mono_ms () - self->register_ms >= self->config.heartbeat_ms) {
+            LOG_INFO ("worker_reregister", "broker=%s", self->broker);
+            s_register (self);
+        }
         return 0;
     }
-    const char *message = error->message ? error->message : "";
-    if (error->code == ZJOB__ERROR_CODE__ERR_VERSION ||
-        error->code == ZJOB__ERROR_CODE__ERR_BAD_REQUEST) {
+    bool refused = error->code == ZJOB__ERROR_CODE__ERR_VERSION ||
+                   error->code == ZJOB__ERROR_CODE__ERR_BAD_REQUEST;
+    if (refused && !self->accepted) {
         LOG_ERROR ("broker_refused",
                    "broker=%s code=%s message=\"%s\" hint=\"is this the "
                    "broker's worker endpoint (default port 5571)?\"",
@@ -494,9 +514,9 @@ s_on_envelope (worker_t *self, const Zjob__Envelope *env)
         case ZJOB__ENVELOPE__BODY_HEARTBEAT:
             break;
         default:
-            codec_send_error (
-                self->sock, NULL, ZJOB__ERROR_CODE__ERR_BAD_REQUEST, 0,
-                "a worker does not take message body %d", (int) env->body_case);
+            /* Not answered: the broker takes no Error from workers. */
+            LOG_WARN ("bad_message", "why=\"unexpected body %d\"",
+                      (int) env->body_case);
     }
     return 0;
 }
@@ -526,10 +546,11 @@ s_on_socket (zloop_t *loop, zsock_t *reader, void *arg)
     }
     int rc = 0;
     if (code != ZJOB__ERROR_CODE__ERR_NONE) {
+        /* Logged, not answered: the broker takes no Error from workers. */
         LOG_WARN ("bad_message", "code=%s why=\"%s\"", codec_error_name (code),
                   why);
-        codec_send_error (self->sock, NULL, code, 0, "%s", why);
     } else {
+        self->accepted |= env->body_case != ZJOB__ENVELOPE__BODY_ERROR;
         rc = s_on_envelope (self, env);
     }
     codec_free (&env);
