@@ -86,9 +86,8 @@ s_register_check (const Zjob__Register *reg)
 static worker_t *
 s_worker_build (broker_t *self, zframe_t *peer, const Zjob__Register *reg)
 {
-    uint32_t credit = reg->credit ? reg->credit : reg->capacity;
     worker_t *worker = dispatch_worker_new (
-        reg->name[0] ? reg->name : "unnamed", reg->capacity, credit);
+        reg->name[0] ? reg->name : "unnamed", reg->capacity, reg->credit);
     if (!worker || !(worker->routing_id = zframe_dup (peer))) {
         dispatch_worker_unref (&worker);
         return NULL;
@@ -158,16 +157,19 @@ s_outcome_current (const worker_t *worker, const job_t *job,
            strcmp (job->worker->name, worker->name) == 0;
 }
 
-/* Applies one outcome: credit back when the worker held the job, then the
- * result if it is for the current attempt, else it counts as stale. */
+/* Applies one outcome: one credit back, whatever the outcome is for (the
+ * worker counted every job it runs and every outcome it re-sends as a slot
+ * it will return, across registrations), then the result if it is for the
+ * current attempt, else it counts as stale. */
 static void
 s_outcome (broker_t *self, worker_t *worker, const Zjob__Outcome *outcome)
 {
     job_t *job = jobtable_find (self->jobs, outcome->id);
     if (job && job->held && job->worker == worker) {
-        dispatch_release (job, true);
-        self->dispatch_needed = true;
+        dispatch_release (job, false);
     }
+    dispatch_worker_credit (worker, 1);
+    self->dispatch_needed = true;
     if (!job || !s_outcome_current (worker, job, outcome)) {
         self->stats.stale_results++;
         return;
