@@ -44,6 +44,9 @@ typedef struct job_t {
     int32_t priority;      /* higher runs first */
     uint16_t attempt;      /* dispatches so far; 1 on the first run */
     uint16_t max_attempts; /* FAILED outcomes allowed before giving up */
+    uint16_t failures;     /* FAILED outcomes so far; attempts that ended
+                              by a drain, a lost worker or a requeue do
+                              not count */
     uint8_t state;         /* Zjob__State */
     uint8_t lost;          /* attempts ended by a lost worker */
     bool held;             /* on its worker's held list (credit taken) */

@@ -276,7 +276,7 @@ s_store_output (broker_t *self, job_t *job, const Zjob__Outcome *outcome)
 static uint64_t
 s_backoff_ms (broker_t *self, const job_t *job)
 {
-    unsigned failures = job->attempt - job->lost;
+    unsigned failures = job->failures;
     uint64_t delay = self->config.retry_backoff_ms;
     for (unsigned i = 1; i < failures && delay < BROKER_MAX_BACKOFF_MS; i++) {
         delay *= 2;
@@ -297,8 +297,10 @@ s_backoff_ms (broker_t *self, const job_t *job)
 static void
 s_finish_failed (broker_t *self, job_t *job)
 {
-    unsigned failures = job->attempt - job->lost;
-    if (failures < job->max_attempts) {
+    if (job->failures < UINT16_MAX) {
+        job->failures++;
+    }
+    if (job->failures < job->max_attempts) {
         self->stats.retried++;
         job->timer_ms = clock_mono_ms () + s_backoff_ms (self, job);
         broker_job_transition (self, job, ZJOB__STATE__STATE_SCHEDULED);
