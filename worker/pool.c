@@ -208,13 +208,19 @@ s_pick (pool_t *self)
 }
 
 /* Maps what the handler returned and what happened to the context onto
- * the job's final state. A cancel wins over everything (the broker ends a
- * cancelled job CANCELLED whatever we report); a handler that stopped for
- * any other reason stopped at the deadline. */
+ * the job's final state. A handler that finished its work reports it, even
+ * if a cancel arrived meanwhile (the broker ends a job a client cancelled
+ * CANCELLED whatever we report, and a draining worker must not make the
+ * broker run finished work again); one that stopped early was cancelled,
+ * or else stopped at the deadline. */
 static void
 s_settle (pool_job_t *job, handler_status_t status)
 {
-    if (jobctx_cancelled (job->ctx)) {
+    if (status == HANDLER_OK) {
+        free (job->output.error);
+        job->output.error = NULL;
+        job->state = ZJOB__STATE__STATE_SUCCEEDED;
+    } else if (jobctx_cancelled (job->ctx)) {
         handler_output_clear (&job->output);
         job->state = ZJOB__STATE__STATE_CANCELLED;
         handler_fail (&job->output, "cancelled");
@@ -222,10 +228,6 @@ s_settle (pool_job_t *job, handler_status_t status)
         handler_output_clear (&job->output);
         job->state = ZJOB__STATE__STATE_TIMED_OUT;
         handler_fail (&job->output, "deadline passed");
-    } else if (status == HANDLER_OK) {
-        free (job->output.error);
-        job->output.error = NULL;
-        job->state = ZJOB__STATE__STATE_SUCCEEDED;
     } else {
         job->state = ZJOB__STATE__STATE_FAILED;
     }
