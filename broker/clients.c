@@ -73,6 +73,11 @@ broker_client_push (broker_t *self, client_t *client, uint64_t id)
 static int
 s_waiter_add (job_t *job, client_t *client)
 {
+    for (waiter_t *known = job->waiters; known; known = known->next) {
+        if (known->client == client) {
+            return 0; /* one push per client, however often it asks */
+        }
+    }
     waiter_t *waiter = malloc (sizeof *waiter);
     if (!waiter) {
         return -1;
@@ -231,7 +236,23 @@ broker_on_wait (broker_t *self, zframe_t *peer, Zjob__Envelope *env)
     s_client_release (self, client);
 }
 
-/* Sends a reply holding one JobInfo per id (StatusReply or CancelReply). */
+/* Keeps one reply within the message limit: a result that does not fit in
+ * what is left of *budget is left out, and its error says why. */
+static void
+s_fit_result (Zjob__JobInfo *info, size_t *budget)
+{
+    if (info->result.len <= *budget) {
+        *budget -= info->result.len;
+        return;
+    }
+    info->result.data = NULL;
+    info->result.len = 0;
+    info->error = "result left out: the reply would exceed the message "
+                  "limit; ask for fewer ids at a time";
+}
+
+/* Sends a reply holding one JobInfo per id (StatusReply or CancelReply),
+ * results included as far as the message limit allows. */
 static void
 s_reply_infos (broker_t *self, zframe_t *peer, uint64_t req_id,
                const uint64_t *ids, size_t count, bool cancel)
@@ -246,12 +267,14 @@ s_reply_infos (broker_t *self, zframe_t *peer, uint64_t req_id,
         free (pointers);
         return;
     }
+    size_t budget = self->config.limits.max_message / 2;
     for (size_t i = 0; i < count; i++) {
         job_t *job = jobtable_find (self->jobs, ids[i]);
         zjob__job_info__init (&infos[i]);
         infos[i].id = ids[i];
         if (job) {
             broker_job_info (job, &infos[i]);
+            s_fit_result (&infos[i], &budget);
         }
         pointers[i] = &infos[i];
     }
