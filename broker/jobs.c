@@ -271,6 +271,21 @@ s_store_output (broker_t *self, job_t *job, const Zjob__Outcome *outcome)
     }
 }
 
+/* Puts a job that ran back in line (state QUEUED, or SCHEDULED for a
+ * retry), unless its deadline has passed meanwhile: then it ends
+ * TIMED_OUT instead of reaching a worker with no time left. */
+static void
+s_requeue (broker_t *self, job_t *job, Zjob__State state)
+{
+    if (job->deadline_ms && clock_mono_ms () >= job->deadline_ms) {
+        free (job->error);
+        job->error = strdup ("deadline passed before the job could run again");
+        broker_job_transition (self, job, ZJOB__STATE__STATE_TIMED_OUT);
+        return;
+    }
+    broker_job_transition (self, job, state);
+}
+
 /* Returns the retry delay for the job's next attempt: exponential in the
  * failures so far, with jitter over its upper half. */
 static uint64_t
@@ -303,7 +318,7 @@ s_finish_failed (broker_t *self, job_t *job)
     if (job->failures < job->max_attempts) {
         self->stats.retried++;
         job->timer_ms = clock_mono_ms () + s_backoff_ms (self, job);
-        broker_job_transition (self, job, ZJOB__STATE__STATE_SCHEDULED);
+        s_requeue (self, job, ZJOB__STATE__STATE_SCHEDULED);
         return;
     }
     broker_job_transition (self, job,
@@ -330,7 +345,7 @@ broker_job_finish (broker_t *self, job_t *job, const Zjob__Outcome *outcome)
              * with nothing that reads like a failure */
             free (job->error);
             job->error = NULL;
-            broker_job_transition (self, job, ZJOB__STATE__STATE_QUEUED);
+            s_requeue (self, job, ZJOB__STATE__STATE_QUEUED);
             break;
         case ZJOB__STATE__STATE_FAILED:
             s_finish_failed (self, job);
@@ -364,7 +379,7 @@ broker_job_orphan (broker_t *self, job_t *job, bool lost)
         broker_job_transition (self, job, ZJOB__STATE__STATE_DEAD);
         return;
     }
-    broker_job_transition (self, job, ZJOB__STATE__STATE_QUEUED);
+    s_requeue (self, job, ZJOB__STATE__STATE_QUEUED);
 }
 
 /* Handles one due timer; stale entries (superseded) are ignored. */
