@@ -242,12 +242,27 @@ s_env_name (const char *key, char *name, size_t len)
     name[at] = '\0';
 }
 
-/* A queue list from the environment replaces the file's. */
+/* A queue list from a later source replaces the earlier one's, once per
+ * source: clears option's list unless done already in this source
+ * (cleared, one flag per option), for every option sharing that list. */
+static void
+s_replace_queues (const config_option_t *options, size_t count, bool *cleared,
+                  const config_option_t *option)
+{
+    if (option->type != CONFIG_QUEUES || cleared[option - options]) {
+        return;
+    }
+    config_queues_clear (option->target);
+    for (size_t i = 0; i < count; i++) {
+        cleared[i] |= options[i].target == option->target;
+    }
+}
+
+/* Appends the ';'-separated NAME[=HANDLER] entries of one variable. */
 static int
 s_env_queues (const config_option_t *option, const char *value,
               const char *name, char *err)
 {
-    config_queues_clear (option->target);
     char *copy = strdup (value);
     char *save = NULL;
     int rc = 0;
@@ -271,21 +286,26 @@ int
 config_load_env (const config_option_t *options, size_t count, char *err)
 {
     char name[128];
-    for (size_t i = 0; i < count; i++) {
+    bool *cleared = calloc (count ? count : 1, sizeof *cleared);
+    int rc = cleared ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < count; i++) {
         s_env_name (options[i].key, name, sizeof name);
         const char *value = getenv (name);
         if (!value) {
             continue;
         }
-        int rc =
-            options[i].type == CONFIG_QUEUES
-                ? s_env_queues (&options[i], value, name, err)
-                : config_set (options, count, options[i].key, value, name, err);
-        if (rc != 0) {
-            return -1;
+        if (options[i].type == CONFIG_QUEUES) {
+            s_replace_queues (options, count, cleared, &options[i]);
+            rc = s_env_queues (&options[i], value, name, err);
+        } else {
+            rc = config_set (options, count, options[i].key, value, name, err);
         }
     }
-    return 0;
+    if (!cleared) {
+        snprintf (err, CONFIG_ERROR_LEN, "out of memory");
+    }
+    free (cleared);
+    return rc;
 }
 
 /* ---- YAML file ------------------------------------------------------- */
@@ -580,8 +600,8 @@ static int
 s_apply_flags (const config_option_t *options, size_t count, int argc,
                char **argv, const struct option *longs, char *err)
 {
-    bool *seen = calloc (count, sizeof *seen);
-    int opt, rc = seen ? 0 : -1;
+    bool *cleared = calloc (count ? count : 1, sizeof *cleared);
+    int opt, rc = cleared ? 0 : -1;
     optind = 0;
     while (rc == 0 &&
            (opt = getopt_long (argc, argv, ":c:hV", longs, NULL)) != -1) {
@@ -589,15 +609,12 @@ s_apply_flags (const config_option_t *options, size_t count, int argc,
             continue;
         }
         const config_option_t *option = &options[opt - OPTION_BASE];
-        if (option->type == CONFIG_QUEUES && !seen[opt - OPTION_BASE]) {
-            config_queues_clear (option->target); /* flags replace */
-        }
-        seen[opt - OPTION_BASE] = true;
+        s_replace_queues (options, count, cleared, option);
         char where[96];
         snprintf (where, sizeof where, "flag --%s", option->key);
         rc = config_set (options, count, option->key, optarg, where, err);
     }
-    free (seen);
+    free (cleared);
     return rc;
 }
 

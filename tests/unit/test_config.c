@@ -285,6 +285,27 @@ test_config_args_help_version_and_errors (void **state)
     assert_non_null (strstr (err, "flag --threads"));
 }
 
+static void
+test_config_args_two_keys_one_list (void **state)
+{
+    char err[CONFIG_ERROR_LEN] = "";
+    const config_option_t both[] = {
+        {"queue", CONFIG_QUEUES, &s_settings.queues, 0, 0, NULL, ""},
+        {"queues", CONFIG_QUEUES, &s_settings.queues, 0, 0, NULL, ""},
+    };
+    setenv ("ZJOB_QUEUE", "a", 1);
+    setenv ("ZJOB_QUEUES", "b", 1);
+    assert_int_equal (config_load_env (both, 2, err), 0);
+    assert_int_equal (s_settings.queues.count, 2); /* one source: both kept */
+    unsetenv ("ZJOB_QUEUES");
+    char *argv[] = {"prog", "--queue", "c", "--queues", "d", NULL};
+    assert_int_equal (config_load_args (both, 2, 5, argv, err),
+                      CONFIG_ARGS_RUN);
+    assert_int_equal (s_settings.queues.count, 2); /* flags replaced env */
+    assert_string_equal (s_settings.queues.items[0].name, "c");
+    assert_string_equal (s_settings.queues.items[1].name, "d");
+}
+
 int
 main (void)
 {
@@ -315,6 +336,8 @@ main (void)
             test_config_args_file_env_flags_in_order, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (
             test_config_args_help_version_and_errors, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_config_args_two_keys_one_list,
+                                         s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
