@@ -426,10 +426,14 @@ static void
 s_on_dispatch (worker_t *self, const Zjob__Dispatch *dispatch)
 {
     for (size_t i = 0; i < dispatch->n_jobs; i++) {
-        if (!self->draining) {
+        if (self->draining) {
+            /* sent before our Drain arrived: hand it straight back */
+            s_outcome_now (self, dispatch->jobs[i],
+                           ZJOB__STATE__STATE_CANCELLED,
+                           "handed back: the worker is draining");
+        } else {
             s_accept_job (self, dispatch->jobs[i]);
         }
-        /* While draining, Goodbye hands the job back to the broker. */
     }
 }
 
@@ -627,15 +631,25 @@ s_keep_alive (worker_t *self)
 static void
 s_drain_begin (worker_t *self)
 {
+    /* Jobs not started yet go back at once, as CANCELLED outcomes the
+     * broker requeues without spending an attempt, rather than waiting
+     * for Goodbye at the end of the grace period. */
     pool_job_t *dropped = pool_discard_pending (self->pool);
     size_t count = 0;
-    for (pool_job_t *job = dropped; job; job = job->next) {
+    while (dropped) {
+        pool_job_t *job = dropped;
+        dropped = job->next;
+        handler_output_clear (&job->output);
+        job->state = ZJOB__STATE__STATE_CANCELLED;
+        handler_fail (&job->output, "handed back: the worker is draining");
+        job->next = self->fresh;
+        self->fresh = job;
         count++;
     }
-    pool_job_destroy_list (&dropped);
     self->draining = true;
     self->drain_end_ms = clock_mono_ms () + self->config.grace_ms;
     s_send_drain (self);
+    s_flush (self);
     LOG_INFO ("worker_drain", "grace_ms=%llu running=%zu returned=%zu",
               (unsigned long long) self->config.grace_ms,
               pool_busy (self->pool), count);
