@@ -36,6 +36,10 @@
 /* Most attempts a job spec may ask for. */
 #define BROKER_MAX_ATTEMPTS 1000
 
+/* Stale timer entries tolerated beyond twice the job count before the
+ * heap is pruned. */
+#define BROKER_TIMER_SLACK 4096
+
 /* Longest timeout or delay a job may ask for: ten years, in ms. */
 #define BROKER_MAX_DURATION_MS (10ull * 366 * 24 * 3600 * 1000)
 

@@ -431,6 +431,22 @@ s_expire (broker_t *self, job_t *job, uint64_t now_ms)
     broker_job_free (job);
 }
 
+/* A timer matters while its job exists and the timer is the job's current
+ * one; a deadline matters until the job is final. */
+static bool
+s_timer_live (const timer_entry_t *entry, void *arg)
+{
+    broker_t *self = arg;
+    job_t *job = jobtable_find (self->jobs, entry->id);
+    if (!job) {
+        return false;
+    }
+    if (entry->kind == TIMER_DEADLINE) {
+        return !job_is_final (job);
+    }
+    return job->timer_ms == entry->due_ms;
+}
+
 void
 broker_timers_run (broker_t *self, uint64_t now_ms)
 {
@@ -444,6 +460,12 @@ broker_timers_run (broker_t *self, uint64_t now_ms)
             continue;
         }
         s_timer_fire (self, &entry);
+    }
+    /* Stale entries (deadlines of jobs that finished early, superseded
+     * wake-ups) would otherwise stay until they fall due. */
+    if (timer_heap_size (self->timers) >
+        2 * jobtable_size (self->jobs) + BROKER_TIMER_SLACK) {
+        timer_heap_prune (self->timers, s_timer_live, self);
     }
 }
 

@@ -47,9 +47,8 @@ s_sift_up (timer_entry_t *entries, size_t at)
 }
 
 static void
-s_sift_down (timer_entry_t *entries, size_t count)
+s_sift_down (timer_entry_t *entries, size_t count, size_t at)
 {
-    size_t at = 0;
     for (;;) {
         size_t least = at;
         size_t left = 2 * at + 1;
@@ -103,7 +102,7 @@ timer_heap_pop_due (timer_heap_t *self, uint64_t now_ms, timer_entry_t *entry)
     *entry = self->entries[0];
     self->count--;
     self->entries[0] = self->entries[self->count];
-    s_sift_down (self->entries, self->count);
+    s_sift_down (self->entries, self->count, 0);
     return 1;
 }
 
@@ -111,4 +110,21 @@ size_t
 timer_heap_size (const timer_heap_t *self)
 {
     return self->count;
+}
+
+size_t
+timer_heap_prune (timer_heap_t *self, timer_live_fn *live, void *arg)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < self->count; i++) {
+        if (live (&self->entries[i], arg)) {
+            self->entries[kept++] = self->entries[i];
+        }
+    }
+    size_t dropped = self->count - kept;
+    self->count = kept;
+    for (size_t i = kept / 2; i-- > 0;) {
+        s_sift_down (self->entries, kept, i); /* heapify bottom-up */
+    }
+    return dropped;
 }

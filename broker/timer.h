@@ -4,11 +4,14 @@
  * Entries name a job by id and are never removed early: when a job's timer
  * is superseded the old entry stays and is recognised as stale when it
  * fires (the owner compares it with the job's current state). That keeps
- * every operation O(log n) without back-pointers in the job record.
+ * every operation O(log n) without back-pointers in the job record; the
+ * owner prunes stale entries in one O(n) pass when they pile up (a job
+ * with a long timeout that finished early leaves one behind).
  */
 #ifndef ZJOB_BROKER_TIMER_H
 #define ZJOB_BROKER_TIMER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +47,13 @@ uint64_t timer_heap_next (const timer_heap_t *self);
  * to *entry. Returns 1 when one was popped, 0 otherwise. */
 int timer_heap_pop_due (timer_heap_t *self, uint64_t now_ms,
                         timer_entry_t *entry);
+
+/* Tells whether a timer still matters to its owner. */
+typedef bool (timer_live_fn) (const timer_entry_t *entry, void *arg);
+
+/* Drops every timer for which live returns false, keeping the others in
+ * heap order. Returns how many were dropped. O(n). */
+size_t timer_heap_prune (timer_heap_t *self, timer_live_fn *live, void *arg);
 
 /* Returns the number of pending timers. */
 size_t timer_heap_size (const timer_heap_t *self);

@@ -54,12 +54,48 @@ test_timer_many_entries (void **state)
     assert_null (heap);
 }
 
+/* Keeps timers of even job ids only. */
+static bool
+s_even_ids (const timer_entry_t *entry, void *arg)
+{
+    return entry->id % 2 == 0;
+}
+
+static void
+test_timer_prune_keeps_order (void **state)
+{
+    timer_heap_t *heap = timer_heap_new ();
+    assert_non_null (heap);
+    for (uint64_t id = 1; id <= 1000; id++) {
+        uint64_t due = (id * 7919) % 1009; /* scrambled due times */
+        assert_int_equal (timer_heap_push (heap, due, id, TIMER_DEADLINE), 0);
+    }
+    assert_int_equal (timer_heap_prune (heap, s_even_ids, NULL), 500);
+    assert_int_equal (timer_heap_size (heap), 500);
+    timer_entry_t entry;
+    uint64_t last = 0;
+    size_t popped = 0;
+    while (timer_heap_pop_due (heap, UINT64_MAX, &entry)) {
+        if (entry.id % 2 != 0 || entry.due_ms < last) {
+            fail_msg ("entry id %llu due %llu after %llu",
+                      (unsigned long long) entry.id,
+                      (unsigned long long) entry.due_ms,
+                      (unsigned long long) last);
+        }
+        last = entry.due_ms;
+        popped++;
+    }
+    assert_int_equal (popped, 500);
+    timer_heap_destroy (&heap);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_timer_pops_in_due_order),
         cmocka_unit_test (test_timer_many_entries),
+        cmocka_unit_test (test_timer_prune_keeps_order),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
