@@ -50,7 +50,15 @@ typedef struct {
     size_t max_result;      /* stdout limit */
     char tail[2 * EXEC_STDERR_TAIL]; /* the end of stderr */
     size_t tail_len;                 /* bytes in tail */
+    bool reaped;                     /* the child has been waited for */
+    int status;                      /* its wait status, once reaped */
+    uint64_t reaped_ms;              /* monotonic, when it was reaped */
 } s_run_t;
+
+/* How long output is still read after the child exited, for what it
+ * wrote just before; a process it left behind holding the pipes open
+ * does not keep the job running longer than this. */
+#define EXEC_AFTER_EXIT_MS 100
 
 /* How the I/O loop ended. */
 typedef enum {
@@ -267,15 +275,31 @@ s_drain_err (s_run_t *run)
     }
 }
 
-/* The poll timeout: the time left, at most a second, -1 for none. */
+/* The poll timeout: the time left, at most a second (a tenth of one once
+ * the child has exited), -1 for none. */
 static int
-s_poll_timeout (const jobctx_t *ctx)
+s_poll_timeout (const jobctx_t *ctx, const s_run_t *run)
 {
+    int64_t cap = run->reaped ? EXEC_AFTER_EXIT_MS : 1000;
     int64_t left = jobctx_time_left_ms (ctx);
-    return left < 0 || left > 1000 ? 1000 : (int) left;
+    return left < 0 || left > cap ? (int) cap : (int) left;
 }
 
-/* Moves data between the pipes until both outputs are closed, the job must
+/* Reaps the child if it has exited. Returns true once the output has had
+ * EXEC_AFTER_EXIT_MS since then: the pump may stop reading. */
+static bool
+s_child_gone (s_run_t *run)
+{
+    if (!run->reaped && waitpid (run->pid, &run->status, WNOHANG) == run->pid) {
+        run->reaped = true;
+        run->reaped_ms = clock_mono_ms ();
+    }
+    return run->reaped &&
+           clock_mono_ms () - run->reaped_ms >= EXEC_AFTER_EXIT_MS;
+}
+
+/* Moves data between the pipes until both outputs are closed (or the child
+ * has exited and they stayed quiet for EXEC_AFTER_EXIT_MS), the job must
  * stop or stdout overflows. */
 static s_pump_t
 s_pump (s_run_t *run, jobctx_t *ctx)
@@ -286,11 +310,15 @@ s_pump (s_run_t *run, jobctx_t *ctx)
                                 {run->out_fd, POLLIN, 0},
                                 {run->err_fd, POLLIN, 0},
                                 {cancel_fd, POLLIN, 0}};
-        if (poll (fds, 4, s_poll_timeout (ctx)) < 0 && errno != EINTR) {
+        int ready = poll (fds, 4, s_poll_timeout (ctx, run));
+        if (ready < 0 && errno != EINTR) {
             return S_PUMP_ERROR;
         }
         if (jobctx_should_stop (ctx)) {
             return S_PUMP_STOP;
+        }
+        if (ready == 0 && s_child_gone (run)) {
+            break; /* something it left behind holds the pipes open */
         }
         if (run->in_fd >= 0 && fds[0].revents) {
             s_feed (run);
@@ -313,11 +341,11 @@ s_reap (s_run_t *run, jobctx_t *ctx, bool stopping)
 {
     uint64_t kill_at = stopping ? clock_mono_ms () + EXEC_KILL_GRACE_MS : 0;
     uint64_t nap_ms = 1;
-    int status = 0;
+    int status = run->status;
     if (stopping) {
         kill (-run->pid, SIGTERM);
     }
-    while (waitpid (run->pid, &status, WNOHANG) == 0) {
+    while (!run->reaped && waitpid (run->pid, &status, WNOHANG) == 0) {
         if (!stopping && jobctx_should_stop (ctx)) {
             stopping = true;
             kill (-run->pid, SIGTERM);

@@ -199,6 +199,35 @@ s_group_alive (pid_t group)
 }
 
 static void
+test_exec_ends_when_child_exits_despite_leftovers (void **state)
+{
+    char path[] = "/tmp/zjob-test-exec-XXXXXX";
+    int fd = mkstemp (path);
+    assert_true (fd >= 0);
+    close (fd);
+    char command[256];
+    snprintf (command, sizeof command,
+              "sh -c 'echo $$ > %s; sleep 20 & echo hi'", path);
+    handler_output_t out;
+    uint64_t start = clock_mono_ms ();
+    handler_status_t status = s_exec (command, "", 0, 0, 1024, &out);
+    uint64_t took_ms = clock_mono_ms () - start;
+    pid_t group = s_read_pid (path);
+    unlink (path);
+    if (group > 0) {
+        kill (-group, SIGKILL); /* the sleep it left behind */
+    }
+    if (status != HANDLER_OK || took_ms > 5000) {
+        fail_msg ("status %d after %llu ms: %s", (int) status,
+                  (unsigned long long) took_ms, out.error ? out.error : "");
+    }
+    assert_int_equal (out.result_len, 3);
+    assert_memory_equal (out.result, "hi\n", 3);
+    handler_output_clear (&out);
+    s_expect_no_child ();
+}
+
+static void
 test_exec_timeout_kills_process_group (void **state)
 {
     char path[] = "/tmp/zjob-test-exec-XXXXXX";
@@ -253,6 +282,7 @@ main (void)
         cmocka_unit_test (test_exec_missing_command_fails),
         cmocka_unit_test (test_exec_big_payload_no_deadlock),
         cmocka_unit_test (test_exec_output_over_limit_fails),
+        cmocka_unit_test (test_exec_ends_when_child_exits_despite_leftovers),
         cmocka_unit_test (test_exec_timeout_kills_process_group),
         cmocka_unit_test (test_exec_term_ignored_gets_kill),
     };
