@@ -36,6 +36,9 @@
 /* Most attempts a job spec may ask for. */
 #define BROKER_MAX_ATTEMPTS 1000
 
+/* Most threads a worker may announce. */
+#define BROKER_MAX_CAPACITY 100000
+
 /* Stale timer entries tolerated beyond twice the job count before the
  * heap is pruned. */
 #define BROKER_TIMER_SLACK 4096

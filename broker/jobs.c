@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "broker/broker_impl.h"
+#include "common/text.h"
 #include "common/clock.h"
 
 queue_t *
@@ -163,9 +164,10 @@ static Zjob__ErrorCode
 s_spec_check (const broker_t *self, const Zjob__JobSpec *spec, char *why,
               size_t why_len)
 {
-    size_t name_len = spec->queue ? strlen (spec->queue) : 0;
-    if (name_len == 0 || name_len > BROKER_MAX_NAME) {
-        snprintf (why, why_len, "queue name must be 1 to %d bytes",
+    if (!text_is_name (spec->queue, BROKER_MAX_NAME)) {
+        snprintf (why, why_len,
+                  "queue name must be 1 to %d bytes of UTF-8 without control "
+                  "characters",
                   BROKER_MAX_NAME);
         return ZJOB__ERROR_CODE__ERR_BAD_REQUEST;
     }
@@ -268,6 +270,9 @@ s_store_output (broker_t *self, job_t *job, const Zjob__Outcome *outcome)
     }
     if (outcome->error && outcome->error[0]) {
         job->error = strndup (outcome->error, 4096);
+        if (job->error) {
+            text_utf8_fix (job->error, strlen (job->error));
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "broker/broker_impl.h"
+#include "common/text.h"
 #include "common/clock.h"
 
 worker_t *
@@ -67,16 +68,26 @@ s_worker_add (broker_t *self, worker_t *worker, const char *key)
 static const char *
 s_register_check (const Zjob__Register *reg)
 {
-    if (!reg->name || strlen (reg->name) > BROKER_MAX_NAME) {
-        return "worker name must be at most 255 bytes";
+    if (reg->name && reg->name[0] &&
+        !text_is_name (reg->name, BROKER_MAX_NAME)) {
+        return "worker name must be 1 to 255 bytes of UTF-8 without "
+               "control characters";
     }
     if (reg->n_queues == 0 || reg->n_queues > BROKER_MAX_WORKER_QUEUES) {
         return "a worker must serve 1 to 1024 queues";
     }
+    if (reg->capacity == 0 || reg->capacity > BROKER_MAX_CAPACITY) {
+        return "capacity must be 1 to 100000 threads";
+    }
     for (size_t i = 0; i < reg->n_queues; i++) {
-        size_t len = reg->queues[i]->name ? strlen (reg->queues[i]->name) : 0;
-        if (len == 0 || len > BROKER_MAX_NAME) {
-            return "queue names must be 1 to 255 bytes";
+        if (!text_is_name (reg->queues[i]->name, BROKER_MAX_NAME)) {
+            return "queue names must be 1 to 255 bytes of UTF-8 without "
+                   "control characters";
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp (reg->queues[i]->name, reg->queues[j]->name) == 0) {
+                return "a queue is listed twice";
+            }
         }
     }
     return NULL;

@@ -53,6 +53,13 @@ expect_rc 1 "$ZJOB" status 12345
 expect_rc 0 "$ZJOB" workers
 grep -q "(none)" "$TEST_DIR/out" || fail "empty workers table"
 
+# Names that are not UTF-8 are refused, by the broker, for jobs and workers.
+expect_rc 1 "$ZJOB" submit $'q\xff' x
+grep -q "UTF-8" "$TEST_DIR/err" || fail "bad queue name: $(cat "$TEST_DIR/err")"
+expect_rc 2 timeout 20 "$BIN/zjob-worker" --broker "$WORKER_EP" \
+    --queue echo --name $'bad\xffname'
+grep -q "UTF-8" "$TEST_DIR/err" || fail "bad worker name: $(cat "$TEST_DIR/err")"
+
 # A worker pointed at the client socket is told so and exits 2, instead of
 # sitting there unregistered.
 expect_rc 2 timeout 20 "$BIN/zjob-worker" --broker "$ZJOB_BROKER" --queue echo
