@@ -3,6 +3,28 @@
 
 #include <openssl/evp.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "common/text.h"
+
+/* A JSON string of text; bytes that are not UTF-8 become '?' rather than
+ * making the whole object vanish. Never NULL but when out of memory. */
+static json_t *
+s_text (const char *text)
+{
+    json_t *value = json_string (text ? text : "");
+    if (value) {
+        return value;
+    }
+    char *copy = text ? strdup (text) : NULL;
+    if (!copy) {
+        return NULL;
+    }
+    text_utf8_fix (copy, strlen (copy));
+    value = json_string (copy);
+    free (copy);
+    return value;
+}
 
 /* Sets result, or result_base64 when the bytes are not valid UTF-8. */
 static void
@@ -26,15 +48,15 @@ s_set_result (json_t *object, const void *data, size_t len)
 json_t *
 client_json_info (const zjob_info_t *info)
 {
-    json_t *object =
-        json_pack ("{s:I, s:s, s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:I}", "id",
-                   (json_int_t) info->id, "queue", info->queue, "state",
-                   zjob_state_name (info->state), "attempt",
-                   (json_int_t) info->attempt, "error", info->error, "worker",
-                   info->worker, "priority", (json_int_t) info->priority,
-                   "created_ms", (json_int_t) info->created_ms, "started_ms",
-                   (json_int_t) info->started_ms, "finished_ms",
-                   (json_int_t) info->finished_ms);
+    json_t *object = json_pack (
+        "{s:I, s:o, s:s, s:I, s:o, s:o, s:I, s:I, s:I, s:I}", "id",
+        (json_int_t) info->id, "queue", s_text (info->queue), "state",
+        zjob_state_name (info->state), "attempt", (json_int_t) info->attempt,
+        "error", s_text (info->error), "worker", s_text (info->worker),
+        "priority", (json_int_t) info->priority, "created_ms",
+        (json_int_t) info->created_ms, "started_ms",
+        (json_int_t) info->started_ms, "finished_ms",
+        (json_int_t) info->finished_ms);
     if (object && info->state == ZJOB_STATE_SUCCEEDED) {
         s_set_result (object, info->result, info->result_len);
     }
@@ -46,11 +68,11 @@ client_json_worker (const zjob_worker_info_t *worker)
 {
     json_t *queues = json_array ();
     for (size_t i = 0; queues && i < worker->n_queues; i++) {
-        json_array_append_new (queues, json_string (worker->queues[i]));
+        json_array_append_new (queues, s_text (worker->queues[i]));
     }
     return json_pack (
-        "{s:s, s:o, s:I, s:I, s:I, s:I, s:b}", "name", worker->name, "queues",
-        queues, "capacity", (json_int_t) worker->capacity, "running",
+        "{s:o, s:o, s:I, s:I, s:I, s:I, s:b}", "name", s_text (worker->name),
+        "queues", queues, "capacity", (json_int_t) worker->capacity, "running",
         (json_int_t) worker->running, "done", (json_int_t) worker->done,
         "idle_ms", (json_int_t) worker->idle_ms, "draining", worker->draining);
 }
@@ -59,11 +81,11 @@ json_t *
 client_json_queue (const zjob_queue_info_t *queue)
 {
     return json_pack (
-        "{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "name", queue->name, "queued",
-        (json_int_t) queue->queued, "scheduled", (json_int_t) queue->scheduled,
-        "running", (json_int_t) queue->running, "succeeded",
-        (json_int_t) queue->succeeded, "failed", (json_int_t) queue->failed,
-        "workers", (json_int_t) queue->workers);
+        "{s:o, s:I, s:I, s:I, s:I, s:I, s:I}", "name", s_text (queue->name),
+        "queued", (json_int_t) queue->queued, "scheduled",
+        (json_int_t) queue->scheduled, "running", (json_int_t) queue->running,
+        "succeeded", (json_int_t) queue->succeeded, "failed",
+        (json_int_t) queue->failed, "workers", (json_int_t) queue->workers);
 }
 
 json_t *

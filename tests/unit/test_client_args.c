@@ -129,6 +129,14 @@ test_client_args_json_encodes_jobs (void **state)
     assert_null (strstr (text, "result"));
     assert_non_null (strstr (text, "\"error\":\"bad\""));
     free (text);
+
+    /* Text that is not UTF-8 is repaired, never a missing object. */
+    info.error = "\xff\xfe bad";
+    info.worker = "w\xc3";
+    text = s_dump (client_json_info (&info));
+    assert_non_null (strstr (text, "\"error\":\"?? bad\""));
+    assert_non_null (strstr (text, "\"worker\":\"w?\""));
+    free (text);
 }
 
 static void
