@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/text.h"
 #include "worker/shellwords.h"
 
 extern char **environ;
@@ -359,9 +360,9 @@ s_reap (s_run_t *run, jobctx_t *ctx, bool stopping)
         nanosleep (&nap, NULL);
         nap_ms = nap_ms < 50 ? nap_ms * 2 : 50;
     }
-    if (stopping) {
-        kill (-run->pid, SIGKILL); /* whatever it left in its group */
-    }
+    /* Whatever the command left running in its group ends with the job:
+     * killed after a stop, asked to stop after a normal exit. */
+    kill (-run->pid, stopping ? SIGKILL : SIGTERM);
     return status;
 }
 
@@ -372,6 +373,7 @@ s_finish (s_run_t *run, s_pump_t pumped, int status, handler_output_t *out)
     while (run->tail_len > 0 && run->tail[run->tail_len - 1] == '\n') {
         run->tail_len--;
     }
+    text_utf8_fix (run->tail, run->tail_len); /* NULs would cut it short */
     const char *tail = run->tail;
     int tail_len = (int) (run->tail_len > EXEC_STDERR_TAIL ? EXEC_STDERR_TAIL
                                                            : run->tail_len);
