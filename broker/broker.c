@@ -368,11 +368,13 @@ broker_new (const broker_config_t *config)
     self->jobs = jobtable_new ();
     self->timers = timer_heap_new ();
     self->queues = zhashx_new ();
+    self->keys = zhashx_new ();
     self->worker_index = zhashx_new ();
     self->client_index = zhashx_new ();
     self->pick = calloc (config->limits.max_batch, sizeof *self->pick);
-    if (!self->jobs || !self->timers || !self->queues || !self->worker_index ||
-        !self->client_index || !self->pick || s_start (self) != 0) {
+    if (!self->jobs || !self->timers || !self->queues || !self->keys ||
+        !self->worker_index || !self->client_index || !self->pick ||
+        s_start (self) != 0) {
         broker_destroy (&self);
     }
     return self;
@@ -417,6 +419,7 @@ broker_destroy (broker_t **self_p)
         queue_destroy (&q);
     }
     zhashx_destroy (&self->queues);
+    zhashx_destroy (&self->keys);
     zhashx_destroy (&self->worker_index);
     zhashx_destroy (&self->client_index);
     jobtable_destroy (&self->jobs);

@@ -167,6 +167,21 @@ s_reply (broker_t *self, zframe_t *peer, Zjob__Envelope *env)
     }
 }
 
+/* Makes client (when not NULL) hear of job's final state: at once when it
+ * is final already (a repeated idempotency key), else when it ends. */
+static void
+s_notify (broker_t *self, client_t *client, job_t *job)
+{
+    if (!client) {
+        return;
+    }
+    if (job_is_final (job)) {
+        broker_client_push (self, client, job->id);
+    } else if (s_waiter_add (job, client) != 0) {
+        LOG_WARN ("notify_failed", "job=%" PRIu64, job->id);
+    }
+}
+
 /* Accepts each job of a Submit; with notify the client waits on each. */
 void
 broker_on_submit (broker_t *self, zframe_t *peer, Zjob__Envelope *env)
@@ -191,9 +206,7 @@ broker_on_submit (broker_t *self, zframe_t *peer, Zjob__Envelope *env)
             broker_job_accept (self, submit->jobs[i], &acks[i].code, why, 128);
         if (job) {
             acks[i].id = job->id;
-            if (client && s_waiter_add (job, client) != 0) {
-                LOG_WARN ("notify_failed", "job=%" PRIu64, job->id);
-            }
+            s_notify (self, client, job);
         } else {
             acks[i].error = why;
         }

@@ -32,6 +32,7 @@ typedef struct job_t {
     uint8_t *payload;      /* owned; freed once the job is final */
     uint8_t *result;       /* owned; the handler's output, or NULL */
     char *error;           /* owned; the reason it failed, or NULL */
+    char *key;             /* owned; its idempotency key, or NULL */
     worker_t *worker;      /* worker of the last attempt (one reference) */
     waiter_t *waiters;     /* owned list of clients waiting for it */
     uint64_t created_ms;   /* wall clock, when accepted */

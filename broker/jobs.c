@@ -33,6 +33,7 @@ broker_job_free (job_t *job)
     free (job->payload);
     free (job->result);
     free (job->error);
+    free (job->key);
     free (job);
 }
 
@@ -186,6 +187,14 @@ s_spec_check (const broker_t *self, const Zjob__JobSpec *spec, char *why,
         snprintf (why, why_len, "timeout and delay must be at most 10 years");
         return ZJOB__ERROR_CODE__ERR_BAD_REQUEST;
     }
+    if (spec->key && spec->key[0] &&
+        !text_is_name (spec->key, BROKER_MAX_NAME)) {
+        snprintf (why, why_len,
+                  "key must be at most %d bytes of UTF-8 without control "
+                  "characters",
+                  BROKER_MAX_NAME);
+        return ZJOB__ERROR_CODE__ERR_BAD_REQUEST;
+    }
     return ZJOB__ERROR_CODE__ERR_NONE;
 }
 
@@ -223,11 +232,25 @@ broker_job_accept (broker_t *self, const Zjob__JobSpec *spec,
     if (*code != ZJOB__ERROR_CODE__ERR_NONE) {
         return NULL;
     }
+    bool keyed = spec->key && spec->key[0];
+    job_t *first = keyed ? zhashx_lookup (self->keys, spec->key) : NULL;
+    if (first) {
+        return first; /* seen before: the first job stands for this one */
+    }
     queue_t *queue = broker_queue_get (self, spec->queue);
     job_t *job = queue ? s_job_new (self, spec, queue) : NULL;
-    if (!job || jobtable_insert (self->jobs, job) != 0) {
-        free (job ? job->payload : NULL);
-        free (job);
+    if (job && keyed && !(job->key = strdup (spec->key))) {
+        broker_job_free (job);
+        job = NULL;
+    }
+    if (!job || jobtable_insert (self->jobs, job) != 0 ||
+        (keyed && zhashx_insert (self->keys, job->key, job) != 0)) {
+        if (job && jobtable_find (self->jobs, job->id) == job) {
+            jobtable_remove (self->jobs, job->id);
+        }
+        if (job) {
+            broker_job_free (job);
+        }
         *code = ZJOB__ERROR_CODE__ERR_BUSY;
         snprintf (why, why_len, "%s",
                   queue ? "broker is out of memory" : "too many queues");
@@ -432,6 +455,9 @@ s_expire (broker_t *self, job_t *job, uint64_t now_ms)
         return;
     }
     jobtable_remove (self->jobs, job->id);
+    if (job->key) {
+        zhashx_delete (self->keys, job->key);
+    }
     self->results_kept--;
     broker_job_free (job);
 }

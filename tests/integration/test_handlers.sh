@@ -26,4 +26,13 @@ echo "$err" | grep -q "boom here" || fail "error text missing: $err"
 json=$(timeout 20 "$ZJOB" submit echo '{"x": 1}' --wait --json)
 [ "$(echo "$json" | jq -r .state)" = succeeded ] || fail "json: $json"
 [ "$(echo "$json" | jq -r .result)" = '{"x": 1}' ] || fail "json: $json"
-pass "exec, plugin, fail and --json behave"
+# Idempotency: a key seen before gives back the first job, and its result
+# once it finished; the job runs once.
+first=$("$ZJOB" submit echo once --key order-17)
+again=$("$ZJOB" submit echo twice --key order-17)
+[ "$first" = "$again" ] || fail "same key gave ids $first and $again"
+got=$(timeout 20 "$ZJOB" submit echo thrice --key order-17 --wait)
+[ "$got" = once ] || fail "keyed submit --wait gave '$got', want 'once'"
+other=$("$ZJOB" submit echo once --key order-18)
+[ "$other" != "$first" ] || fail "another key gave the same id"
+pass "exec, plugin, fail, --json and idempotency keys behave"
