@@ -250,18 +250,18 @@ broker_on_wait (broker_t *self, zframe_t *peer, Zjob__Envelope *env)
 }
 
 /* Keeps one reply within the message limit: a result that does not fit in
- * what is left of *budget is left out, and its error says why. */
+ * what is left of *budget is left out and marked so, unless it is alone
+ * in its reply (asking for it alone is how a client gets it). */
 static void
-s_fit_result (Zjob__JobInfo *info, size_t *budget)
+s_fit_result (Zjob__JobInfo *info, size_t *budget, bool alone)
 {
-    if (info->result.len <= *budget) {
-        *budget -= info->result.len;
+    if (alone || info->result.len <= *budget) {
+        *budget -= info->result.len < *budget ? info->result.len : *budget;
         return;
     }
     info->result.data = NULL;
     info->result.len = 0;
-    info->error = "result left out: the reply would exceed the message "
-                  "limit; ask for fewer ids at a time";
+    info->result_omitted = true;
 }
 
 /* Sends a reply holding one JobInfo per id (StatusReply or CancelReply),
@@ -287,7 +287,7 @@ s_reply_infos (broker_t *self, zframe_t *peer, uint64_t req_id,
         infos[i].id = ids[i];
         if (job) {
             broker_job_info (job, &infos[i]);
-            s_fit_result (&infos[i], &budget);
+            s_fit_result (&infos[i], &budget, count == 1);
         }
         pointers[i] = &infos[i];
     }

@@ -440,10 +440,12 @@ s_cmd_map (const char *endpoint, int argc, char **argv)
 
 /* What an id command's callbacks share. */
 typedef struct {
-    s_ids_args_t *args;   /* the parsed arguments */
-    size_t failed;        /* jobs that did not succeed (or are unknown) */
-    size_t index;         /* cancel: position of the next reply */
-    zjob_state_t *states; /* cancel: state per argument */
+    s_ids_args_t *args;    /* the parsed arguments */
+    size_t failed;         /* jobs that did not succeed (or are unknown) */
+    size_t index;          /* cancel: position of the next reply */
+    zjob_state_t *states;  /* cancel: state per argument */
+    zjob_client_t *client; /* the connection the command uses */
+    bool refetching;       /* result: asking for one omitted result */
 } s_ids_run_t;
 
 typedef int (s_ids_fn) (zjob_client_t *client, s_ids_run_t *run);
@@ -463,6 +465,7 @@ s_ids_command (const char *endpoint, int argc, char **argv, s_ids_fn *fn)
     } else {
         s_ids_run_t run = {.args = &args};
         zjob_client_t *client = client_cli_connect (endpoint);
+        run.client = client;
         code = client ? fn (client, &run) : CLI_EXIT_USAGE;
         zjob_client_destroy (&client);
     }
@@ -536,6 +539,18 @@ static void
 s_result_one (const zjob_info_t *info, void *arg)
 {
     s_ids_run_t *run = arg;
+    if (info->result_omitted && !run->refetching) {
+        /* too large to come with the others: ask for it alone */
+        run->refetching = true;
+        zjob_err_t err =
+            zjob_status (run->client, &info->id, 1, s_result_one, run);
+        run->refetching = false;
+        if (err != ZJOB_OK) {
+            run->failed++;
+            client_cli_fail (run->client, "result", err);
+        }
+        return;
+    }
     if (zjob_state_is_final (info->state) ||
         info->state == ZJOB_STATE_UNKNOWN) {
         if (!s_print_final (info, run->args->json, false)) {

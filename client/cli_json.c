@@ -57,7 +57,9 @@ client_json_info (const zjob_info_t *info)
         (json_int_t) info->created_ms, "started_ms",
         (json_int_t) info->started_ms, "finished_ms",
         (json_int_t) info->finished_ms);
-    if (object && info->state == ZJOB_STATE_SUCCEEDED) {
+    if (object && info->result_omitted) {
+        json_object_set_new (object, "result_omitted", json_true ());
+    } else if (object && info->state == ZJOB_STATE_SUCCEEDED) {
         s_set_result (object, info->result, info->result_len);
     }
     return object;

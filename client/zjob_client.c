@@ -340,6 +340,7 @@ client_info_from_wire (const Zjob__JobInfo *wire, zjob_info_t *info)
     info->created_ms = wire->created_ms;
     info->started_ms = wire->started_ms;
     info->finished_ms = wire->finished_ms;
+    info->result_omitted = wire->result_omitted;
 }
 
 zjob_err_t

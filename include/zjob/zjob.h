@@ -93,6 +93,9 @@ typedef struct {
     uint64_t created_ms;  /* acceptance time, unix ms */
     uint64_t started_ms;  /* last dispatch time, unix ms; 0: never */
     uint64_t finished_ms; /* final time, unix ms; 0: not final */
+    bool result_omitted;  /* zjob_status/zjob_cancel: the result was left
+                             out to keep the reply within the message
+                             limit; ask for this id alone to get it */
 } zjob_info_t;
 
 /* One worker as the broker sees it (zjob_workers). Borrowed pointers. */
@@ -206,7 +209,9 @@ ZJOB_EXPORT zjob_err_t zjob_wait (zjob_client_t *client, const uint64_t *ids,
                                   zjob_info_fn *fn, void *arg);
 
 /* Asks for the current state of n jobs and calls fn once per id, in the
- * order given (unknown ids have ZJOB_STATE_UNKNOWN). */
+ * order given (unknown ids have ZJOB_STATE_UNKNOWN). Results that would
+ * take the reply over the message limit are left out and flagged with
+ * result_omitted; ask for those ids one at a time. */
 ZJOB_EXPORT zjob_err_t zjob_status (zjob_client_t *client, const uint64_t *ids,
                                     size_t n, zjob_info_fn *fn, void *arg);
 
