@@ -487,10 +487,12 @@ s_on_error (worker_t *self, const Zjob__Error *error)
     bool refused = error->code == ZJOB__ERROR_CODE__ERR_VERSION ||
                    error->code == ZJOB__ERROR_CODE__ERR_BAD_REQUEST;
     if (refused && !self->accepted) {
-        LOG_ERROR ("broker_refused",
-                   "broker=%s code=%s message=\"%s\" hint=\"is this the "
-                   "broker's worker endpoint (default port 5571)?\"",
-                   self->broker, codec_error_name (error->code), message);
+        LOG_ERROR ("broker_refused", "broker=%s code=%s message=\"%s\"%s",
+                   self->broker, codec_error_name (error->code), message,
+                   strstr (message, "client socket")
+                       ? " hint=\"workers connect to the broker's worker "
+                         "endpoint (default port 5571)\""
+                       : "");
         self->exit_code = 2;
         return -1;
     }
