@@ -217,3 +217,15 @@ dispatch_worker_cancel_add (worker_t *self, uint64_t id, uint32_t attempt)
     self->cancels[self->cancel_count++] = (worker_cancel_t){id, attempt};
     return 0;
 }
+
+void
+dispatch_transfer (worker_t *from, worker_t *to)
+{
+    while (from->held) {
+        job_t *job = from->held;
+        dispatch_release (job, false);
+        uint32_t credit = to->credit;
+        dispatch_hold (to, job);
+        to->credit = credit;
+    }
+}

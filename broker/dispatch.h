@@ -52,6 +52,7 @@ struct worker_t {
     uint32_t running;         /* jobs on its held list */
     uint64_t done;            /* outcomes received from it */
     uint64_t last_seen_ms;    /* monotonic, last message from it */
+    uint64_t instance;        /* the process's Register.instance */
     uint32_t refs;            /* registry + jobs naming it */
     bool draining;            /* said Drain: gets no more jobs */
     bool gone;                /* left or lost: no longer registered */
@@ -105,6 +106,11 @@ void dispatch_hold (worker_t *self, job_t *job);
 /* Unlinks job from its worker's held list and uncounts it; returns one
  * credit when return_credit is set. job->worker keeps pointing there. */
 void dispatch_release (job_t *job, bool return_credit);
+
+/* Moves every job from's held list to to's, without touching to's credit:
+ * the same worker process registered again, still runs those jobs and
+ * left room for them in the credit it announced. */
+void dispatch_transfer (worker_t *from, worker_t *to);
 
 /* Remembers that the broker must send CancelJobs for (id, attempt).
  * Returns 0, or -1 when out of memory. */

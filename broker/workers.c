@@ -64,6 +64,53 @@ s_worker_add (broker_t *self, worker_t *worker, const char *key)
     self->stats.workers = zhashx_size (self->worker_index);
 }
 
+/* Ends the registration old in favour of worker. The same process (same
+ * instance) hands its jobs over, since it still runs them; otherwise they
+ * are requeued. */
+static void
+s_worker_replace (broker_t *self, worker_t *old, worker_t *worker)
+{
+    if (worker->instance != 0 && old->instance == worker->instance) {
+        dispatch_transfer (old, worker);
+    }
+    s_worker_remove (self, old, false);
+}
+
+/* Retires what a new registration supersedes: an earlier one on the same
+ * connection, one of the same process on a connection it dropped (a
+ * reconnect the broker has not noticed yet), and one of another process
+ * under the same name that has fallen silent (a restarted worker: its
+ * jobs are requeued now, not when its liveness runs out). A live worker
+ * of another process under the same name is left alone: names should be
+ * unique, and the broker says so. */
+static void
+s_worker_supersede (broker_t *self, worker_t *worker, zframe_t *peer)
+{
+    worker_t *same_peer = broker_worker_find (self, peer);
+    if (same_peer) {
+        s_worker_replace (self, same_peer, worker);
+    }
+    uint64_t now_ms = clock_mono_ms ();
+    worker_t *next;
+    for (worker_t *named = self->worker_head; named; named = next) {
+        next = named->next;
+        if (strcmp (named->name, worker->name) != 0) {
+            continue;
+        }
+        if (worker->instance != 0 && named->instance == worker->instance) {
+            s_worker_replace (self, named, worker);
+        } else if (now_ms - named->last_seen_ms >= self->config.heartbeat_ms) {
+            LOG_WARN ("worker_lost", "worker=%s reason=restarted", named->name);
+            s_worker_remove (self, named, true);
+        } else {
+            LOG_WARN ("worker_name_shared",
+                      "worker=%s note=\"two live "
+                      "workers use one name; give each its own\"",
+                      named->name);
+        }
+    }
+}
+
 /* Checks a Register; returns NULL or the reason it is refused. */
 static const char *
 s_register_check (const Zjob__Register *reg)
@@ -125,10 +172,6 @@ broker_on_register (broker_t *self, zframe_t *peer, Zjob__Envelope *env)
                             ZJOB__ERROR_CODE__ERR_BAD_REQUEST, 0, "%s", why);
         return;
     }
-    worker_t *old = broker_worker_find (self, peer);
-    if (old) {
-        s_worker_remove (self, old, false);
-    }
     worker_t *worker = s_worker_build (self, peer, reg);
     if (!worker) {
         broker_reply_error (self, self->workers, peer,
@@ -136,6 +179,8 @@ broker_on_register (broker_t *self, zframe_t *peer, Zjob__Envelope *env)
                             "broker cannot register more queues or workers");
         return;
     }
+    worker->instance = reg->instance;
+    s_worker_supersede (self, worker, peer);
     char key[BROKER_KEY_LEN];
     broker_peer_key (peer, key);
     s_worker_add (self, worker, key);
@@ -257,6 +302,15 @@ broker_workers_tick (broker_t *self, uint64_t now_ms)
 {
     if (now_ms < self->next_heartbeat_ms) {
         return;
+    }
+    uint64_t late_ms = now_ms - self->next_heartbeat_ms;
+    if (self->next_heartbeat_ms && late_ms > self->config.heartbeat_ms) {
+        /* The broker itself did not run (stopped, starved of CPU): it
+         * cannot hold that time against its workers. */
+        LOG_WARN ("broker_stalled", "late_ms=%" PRIu64, late_ms);
+        for (worker_t *w = self->worker_head; w; w = w->next) {
+            w->last_seen_ms = now_ms;
+        }
     }
     self->next_heartbeat_ms = now_ms + self->config.heartbeat_ms;
     uint64_t silence_ms = self->config.heartbeat_ms * self->config.liveness;

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -66,11 +67,24 @@ struct worker_t {
     bool accepted;          /* the broker sent more than Errors since the
                                last Register: it knows this worker */
     uint64_t register_ms;   /* when the last Register went out */
+    uint64_t instance;      /* random, this process: see Register */
     bool draining;          /* Drain sent; no new jobs */
     bool cancelled_rest;    /* drain grace over; running jobs cancelled */
     uint64_t drain_end_ms;  /* end of the drain grace */
     int exit_code;          /* worker_run's result */
 };
+
+/* A random id for this process, never 0, so that the broker can tell a
+ * reconnect of this worker from another process that took its name. */
+static uint64_t
+s_instance (void)
+{
+    uint64_t value = 0;
+    if (getrandom (&value, sizeof value, 0) != (ssize_t) sizeof value) {
+        value = clock_wall_ms () * 1000003u ^ (uint64_t) getpid ();
+    }
+    return value ? value : 1;
+}
 
 /* ---- construction --------------------------------------------------- */
 
@@ -149,6 +163,7 @@ worker_new (const worker_config_t *config, char *err, size_t err_len)
      * not make the whole Dispatch undecodable. */
     self->limits.max_payload = self->limits.max_message;
     self->backoff_ms = WORKER_BACKOFF_MIN_MS;
+    self->instance = s_instance ();
     if (!self->broker || !self->name ||
         s_build_lanes (self, config->queues, err, err_len) != 0) {
         worker_destroy (&self);
@@ -316,6 +331,7 @@ s_register (worker_t *self)
     reg.queues = refs;
     reg.capacity = self->config.threads;
     reg.credit = s_credit (self);
+    reg.instance = self->instance;
     Zjob__Envelope env = ZJOB__ENVELOPE__INIT;
     env.body_case = ZJOB__ENVELOPE__BODY_REGISTER;
     env.register_ = &reg;

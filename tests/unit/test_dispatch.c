@@ -179,6 +179,36 @@ test_dispatch_priority_across_queues (void **state)
     queue_destroy (&high);
 }
 
+static void
+test_dispatch_transfer_keeps_credit (void **state)
+{
+    queue_t *queue = queue_new ("q");
+    worker_t *before = dispatch_worker_new ("w", 2, 2);
+    worker_t *after = dispatch_worker_new ("w", 2, 0);
+    dispatch_worker_add_queue (before, queue, 1);
+    dispatch_worker_add_queue (after, queue, 1);
+    s_fill (queue, 0, 2, 1);
+    job_t *out[2];
+    assert_int_equal (dispatch_pick (before, out, 2, 1 << 20), 1);
+    dispatch_transfer (before, after);
+    assert_null (before->held);
+    assert_int_equal (before->running, 0);
+    assert_ptr_equal (out[0]->worker, after);
+    assert_int_equal (after->running, 1);
+    assert_int_equal (after->credit, 0); /* the worker left room for it */
+    /* its queue's concurrency slot moved too: nothing more for now */
+    dispatch_worker_credit (after, 1);
+    assert_int_equal (dispatch_pick (after, out + 1, 1, 1 << 20), 0);
+    dispatch_release (out[0], true);
+    assert_int_equal (dispatch_pick (after, out + 1, 1, 1 << 20), 1);
+    dispatch_release (out[1], true);
+    dispatch_worker_unref (&out[0]->worker);
+    dispatch_worker_unref (&out[1]->worker);
+    dispatch_worker_unref (&before);
+    dispatch_worker_unref (&after);
+    queue_destroy (&queue);
+}
+
 int
 main (void)
 {
@@ -188,6 +218,7 @@ main (void)
         cmocka_unit_test (test_dispatch_byte_budget),
         cmocka_unit_test (test_dispatch_queues_take_turns),
         cmocka_unit_test (test_dispatch_priority_across_queues),
+        cmocka_unit_test (test_dispatch_transfer_keeps_credit),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
