@@ -219,13 +219,10 @@ dispatch_worker_cancel_add (worker_t *self, uint64_t id, uint32_t attempt)
 }
 
 void
-dispatch_transfer (worker_t *from, worker_t *to)
+dispatch_transfer (job_t *job, worker_t *to)
 {
-    while (from->held) {
-        job_t *job = from->held;
-        dispatch_release (job, false);
-        uint32_t credit = to->credit;
-        dispatch_hold (to, job);
-        to->credit = credit;
-    }
+    dispatch_release (job, false);
+    uint32_t credit = to->credit;
+    dispatch_hold (to, job);
+    to->credit = credit;
 }

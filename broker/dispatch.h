@@ -107,10 +107,10 @@ void dispatch_hold (worker_t *self, job_t *job);
  * credit when return_credit is set. job->worker keeps pointing there. */
 void dispatch_release (job_t *job, bool return_credit);
 
-/* Moves every job from's held list to to's, without touching to's credit:
- * the same worker process registered again, still runs those jobs and
- * left room for them in the credit it announced. */
-void dispatch_transfer (worker_t *from, worker_t *to);
+/* Moves a held job to worker to's held list, without touching to's
+ * credit: the same worker process registered again, still has the job and
+ * left room for it in the credit it announced. */
+void dispatch_transfer (job_t *job, worker_t *to);
 
 /* Remembers that the broker must send CancelJobs for (id, attempt).
  * Returns 0, or -1 when out of memory. */

@@ -64,14 +64,48 @@ s_worker_add (broker_t *self, worker_t *worker, const char *key)
     self->stats.workers = zhashx_size (self->worker_index);
 }
 
-/* Ends the registration old in favour of worker. The same process (same
- * instance) hands its jobs over, since it still runs them; otherwise they
- * are requeued. */
+/* Orders (id, attempt) pairs for bsearch. */
+static int
+s_ref_compare (const void *a, const void *b)
+{
+    const Zjob__Outcome *x = *(Zjob__Outcome *const *) a;
+    const Zjob__Outcome *y = *(Zjob__Outcome *const *) b;
+    if (x->id != y->id) {
+        return x->id < y->id ? -1 : 1;
+    }
+    return x->attempt < y->attempt ? -1 : x->attempt > y->attempt;
+}
+
+/* Returns true when the process lists job's current attempt among the
+ * jobs it still has (reg->holding, sorted). */
+static bool
+s_still_held (const Zjob__Register *reg, const job_t *job)
+{
+    Zjob__Outcome key = ZJOB__OUTCOME__INIT;
+    Zjob__Outcome *probe = &key;
+    key.id = job->id;
+    key.attempt = job->attempt;
+    return reg->n_holding &&
+           bsearch (&probe, reg->holding, reg->n_holding, sizeof *reg->holding,
+                    s_ref_compare) != NULL;
+}
+
+/* Ends the registration old in favour of worker. When both are the same
+ * process (same instance), the jobs it says it still has move over; the
+ * rest (dispatches lost with a connection it had already dropped) are
+ * requeued, as are all of another process's. */
 static void
-s_worker_replace (broker_t *self, worker_t *old, worker_t *worker)
+s_worker_replace (broker_t *self, worker_t *old, worker_t *worker,
+                  const Zjob__Register *reg)
 {
     if (worker->instance != 0 && old->instance == worker->instance) {
-        dispatch_transfer (old, worker);
+        job_t *next;
+        for (job_t *job = old->held; job; job = next) {
+            next = job->next;
+            if (s_still_held (reg, job)) {
+                dispatch_transfer (job, worker);
+            }
+        }
     }
     s_worker_remove (self, old, false);
 }
@@ -79,16 +113,21 @@ s_worker_replace (broker_t *self, worker_t *old, worker_t *worker)
 /* Retires what a new registration supersedes: an earlier one on the same
  * connection, one of the same process on a connection it dropped (a
  * reconnect the broker has not noticed yet), and one of another process
- * under the same name that has fallen silent (a restarted worker: its
- * jobs are requeued now, not when its liveness runs out). A live worker
- * of another process under the same name is left alone: names should be
- * unique, and the broker says so. */
+ * under the same name that has been silent for two heartbeat intervals (a
+ * restarted worker: its jobs are requeued now, not when its liveness runs
+ * out). A live worker of another process under the same name is left
+ * alone: names should be unique, and the broker says so. */
 static void
-s_worker_supersede (broker_t *self, worker_t *worker, zframe_t *peer)
+s_worker_supersede (broker_t *self, worker_t *worker, zframe_t *peer,
+                    Zjob__Register *reg)
 {
+    if (reg->n_holding > 1) {
+        qsort (reg->holding, reg->n_holding, sizeof *reg->holding,
+               s_ref_compare);
+    }
     worker_t *same_peer = broker_worker_find (self, peer);
     if (same_peer) {
-        s_worker_replace (self, same_peer, worker);
+        s_worker_replace (self, same_peer, worker, reg);
     }
     uint64_t now_ms = clock_mono_ms ();
     worker_t *next;
@@ -98,14 +137,15 @@ s_worker_supersede (broker_t *self, worker_t *worker, zframe_t *peer)
             continue;
         }
         if (worker->instance != 0 && named->instance == worker->instance) {
-            s_worker_replace (self, named, worker);
-        } else if (now_ms - named->last_seen_ms >= self->config.heartbeat_ms) {
+            s_worker_replace (self, named, worker, reg);
+        } else if (now_ms - named->last_seen_ms >=
+                   2 * self->config.heartbeat_ms) {
             LOG_WARN ("worker_lost", "worker=%s reason=restarted", named->name);
             s_worker_remove (self, named, true);
         } else {
             LOG_WARN ("worker_name_shared",
-                      "worker=%s note=\"two live "
-                      "workers use one name; give each its own\"",
+                      "worker=%s note=\"two live workers use one name; give "
+                      "each its own\"",
                       named->name);
         }
     }
@@ -180,7 +220,7 @@ broker_on_register (broker_t *self, zframe_t *peer, Zjob__Envelope *env)
         return;
     }
     worker->instance = reg->instance;
-    s_worker_supersede (self, worker, peer);
+    s_worker_supersede (self, worker, peer, reg);
     char key[BROKER_KEY_LEN];
     broker_peer_key (peer, key);
     s_worker_add (self, worker, key);
@@ -221,7 +261,8 @@ static void
 s_outcome (broker_t *self, worker_t *worker, const Zjob__Outcome *outcome)
 {
     job_t *job = jobtable_find (self->jobs, outcome->id);
-    if (job && job->held && job->worker == worker) {
+    if (job && job->held && job->worker == worker &&
+        job->attempt == outcome->attempt) {
         dispatch_release (job, false);
     }
     dispatch_worker_credit (worker, 1);

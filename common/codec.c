@@ -105,6 +105,9 @@ s_check_body (const Zjob__Envelope *env, const codec_limits_t *limits,
         case ZJOB__ENVELOPE__BODY_CANCEL:
             return s_check_batch (env->cancel->n_ids, limits, "cancel", why,
                                   why_len);
+        case ZJOB__ENVELOPE__BODY_REGISTER:
+            return s_check_batch (env->register_->n_holding, limits,
+                                  "register holding", why, why_len);
         case ZJOB__ENVELOPE__BODY_RESULTS:
             return s_check_batch (env->results->n_jobs, limits, "results", why,
                                   why_len);

@@ -464,3 +464,27 @@ pool_take_done (pool_t *self)
     pthread_mutex_unlock (&self->done_mutex);
     return list;
 }
+
+/* Calls fn for every job of list. */
+static void
+s_each (const pool_job_t *list,
+        void (*fn) (uint64_t id, uint32_t attempt, void *arg), void *arg)
+{
+    for (; list; list = list->next) {
+        fn (list->id, list->attempt, arg);
+    }
+}
+
+void
+pool_for_each_held (pool_t *self,
+                    void (*fn) (uint64_t id, uint32_t attempt, void *arg),
+                    void *arg)
+{
+    pthread_mutex_lock (&self->mutex);
+    s_each (self->pending, fn, arg);
+    s_each (self->running, fn, arg);
+    pthread_mutex_unlock (&self->mutex);
+    pthread_mutex_lock (&self->done_mutex);
+    s_each (self->done, fn, arg);
+    pthread_mutex_unlock (&self->done_mutex);
+}

@@ -96,4 +96,10 @@ int pool_wake_fd (const pool_t *self);
  * Returns the list (caller owns) or NULL. */
 pool_job_t *pool_take_done (pool_t *self);
 
+/* Calls fn (id, attempt, arg) for every job the pool still has: waiting,
+ * running, or finished and not yet taken. Call from the socket thread. */
+void pool_for_each_held (pool_t *self,
+                         void (*fn) (uint64_t id, uint32_t attempt, void *arg),
+                         void *arg);
+
 #endif

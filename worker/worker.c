@@ -308,6 +308,53 @@ s_credit (worker_t *self)
     return self->draining || held >= total ? 0 : (uint32_t) (total - held);
 }
 
+/* The (id, attempt) pairs of Register.holding, being collected. */
+typedef struct {
+    Zjob__Outcome *refs;  /* owned array of capacity entries */
+    Zjob__Outcome **ptrs; /* owned, one pointer per entry */
+    size_t count;         /* entries filled */
+    size_t capacity;      /* entries allocated */
+} s_holding_t;
+
+static void
+s_holding_add (uint64_t id, uint32_t attempt, void *arg)
+{
+    s_holding_t *holding = arg;
+    if (holding->count == holding->capacity) {
+        size_t capacity = holding->capacity ? holding->capacity * 2 : 64;
+        Zjob__Outcome *refs = realloc (holding->refs, capacity * sizeof *refs);
+        if (!refs) {
+            return; /* the broker requeues what it is not told about */
+        }
+        holding->refs = refs;
+        holding->capacity = capacity;
+    }
+    Zjob__Outcome *ref = &holding->refs[holding->count++];
+    zjob__outcome__init (ref);
+    ref->id = id;
+    ref->attempt = attempt;
+}
+
+/* Fills holding with every job this process still has: in the pool, and
+ * finished but not acknowledged. Returns false when out of memory. */
+static bool
+s_holding_collect (worker_t *self, s_holding_t *holding)
+{
+    pool_for_each_held (self->pool, s_holding_add, holding);
+    for (pool_job_t *job = self->fresh; job; job = job->next) {
+        s_holding_add (job->id, job->attempt, holding);
+    }
+    for (pool_job_t *job = self->unacked; job; job = job->next) {
+        s_holding_add (job->id, job->attempt, holding);
+    }
+    holding->ptrs =
+        calloc (holding->count ? holding->count : 1, sizeof *holding->ptrs);
+    for (size_t i = 0; holding->ptrs && i < holding->count; i++) {
+        holding->ptrs[i] = &holding->refs[i]; /* refs no longer moves */
+    }
+    return holding->ptrs != NULL;
+}
+
 /* Registers (again) and re-sends every unacknowledged outcome. */
 static void
 s_register (worker_t *self)
@@ -332,6 +379,11 @@ s_register (worker_t *self)
     reg.capacity = self->config.threads;
     reg.credit = s_credit (self);
     reg.instance = self->instance;
+    s_holding_t holding = {0};
+    if (s_holding_collect (self, &holding)) {
+        reg.n_holding = holding.count;
+        reg.holding = holding.ptrs;
+    }
     Zjob__Envelope env = ZJOB__ENVELOPE__INIT;
     env.body_case = ZJOB__ENVELOPE__BODY_REGISTER;
     env.register_ = &reg;
@@ -340,6 +392,8 @@ s_register (worker_t *self)
     self->register_ms = clock_mono_ms ();
     free (caps);
     free (refs);
+    free (holding.refs);
+    free (holding.ptrs);
     LOG_DEBUG ("worker_register", "credit=%u resend=%zu", reg.credit,
                self->unacked_count);
     s_send_outcomes (self, self->unacked);

@@ -24,6 +24,21 @@ done
     fail "reconnect counted as lost: $(cat "$TEST_DIR/stats.json")"
 [ "$("$ZJOB" workers --json | jq length)" = 1 ] || fail "stale registration"
 
+# A long pause while jobs flow: the worker reconnects several times and
+# the broker, once back, replays every queued Register; dispatches that
+# went to connections the worker had dropped are requeued, not stranded.
+ids=()
+for _ in $(seq 30); do ids+=("$("$ZJOB" submit sleep 300)"); done
+sleep 0.2
+kill -STOP "$BROKER_PID"
+sleep 4
+kill -CONT "$BROKER_PID"
+timeout 40 "$ZJOB" wait "${ids[@]}" >/dev/null || fail "wait after pause $?"
+finished=$("$ZJOB" status --json "${ids[@]}" | jq -r .state | sort | uniq -c)
+[ "$(echo "$finished" | awk '{print $2}')" = succeeded ] ||
+    fail "after a 4 s broker pause: $finished"
+[ "$("$ZJOB" stats --json | jq .running)" = 0 ] || fail "jobs left running"
+
 # Kill the worker mid-job and start another process under its name: the
 # job is requeued as soon as the newcomer registers.
 c=$("$ZJOB" submit sleep 4000 --attempts 1)
@@ -37,4 +52,4 @@ elapsed=$(($(date +%s%3N) - start_ms))
 [ "$(job_field "$c" attempt)" = 2 ] || fail "job was not run again"
 [ "$elapsed" -lt 4800 ] ||
     fail "requeue after restart took $elapsed ms for a 4000 ms job"
-pass "reconnect kept 2 jobs at attempt 1; restart requeued in time"
+pass "reconnect kept 2 jobs at attempt 1; 30 jobs survived a 4 s pause; restart requeued in time"

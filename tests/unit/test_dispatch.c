@@ -190,7 +190,7 @@ test_dispatch_transfer_keeps_credit (void **state)
     s_fill (queue, 0, 2, 1);
     job_t *out[2];
     assert_int_equal (dispatch_pick (before, out, 2, 1 << 20), 1);
-    dispatch_transfer (before, after);
+    dispatch_transfer (out[0], after);
     assert_null (before->held);
     assert_int_equal (before->running, 0);
     assert_ptr_equal (out[0]->worker, after);
