@@ -672,9 +672,14 @@ s_disconnect (worker_t *self)
     zloop_reader_end (self->loop, self->sock);
     zsock_destroy (&self->sock);
     self->reconnect_ms = clock_mono_ms () + self->backoff_ms;
+    /* Never longer than one heartbeat: a broker back from a pause gives
+     * its workers one liveness window to show up before it requeues. */
+    uint64_t max_ms = self->config.heartbeat_ms < WORKER_BACKOFF_MAX_MS
+                          ? self->config.heartbeat_ms
+                          : WORKER_BACKOFF_MAX_MS;
     self->backoff_ms *= 2;
-    if (self->backoff_ms > WORKER_BACKOFF_MAX_MS) {
-        self->backoff_ms = WORKER_BACKOFF_MAX_MS;
+    if (self->backoff_ms > max_ms) {
+        self->backoff_ms = max_ms;
     }
 }
 

@@ -8,7 +8,8 @@
 
 #include "common/config.h"
 
-/* Reconnect backoff after losing the broker: doubles from MIN to MAX. */
+/* Reconnect backoff after losing the broker: doubles from MIN to MAX, and
+ * to no more than the heartbeat interval. */
 #define WORKER_BACKOFF_MIN_MS 100
 #define WORKER_BACKOFF_MAX_MS 5000
 
