@@ -7,8 +7,9 @@
  * - Locks. `mutex` guards the pending list, the running list, `busy` and
  *   `stopping`; `done_mutex` guards the completion list only. No lock is
  *   held while a handler runs or while anything is written to a socket;
- *   the one system call made under a lock is sem_trywait. The two mutexes
- *   are never held together.
+ *   the system calls made under a lock are sem_trywait and the eventfd
+ *   write of a completion. Where both mutexes are held (a job moving from
+ *   running to done, pool_for_each_held), `mutex` is taken first.
  * - Semaphores. `overall` starts at the thread count and every lane with a
  *   concurrency limit has `slots` starting at that limit. A pool thread
  *   takes a job only after sem_trywait succeeded on both, and posts both
@@ -272,10 +273,12 @@ s_thread (void *arg)
         s_execute (self, job);
         s_lane_t *lane = &self->lanes[job->lane];
 
+        /* From running to done in one step, so that pool_for_each_held
+         * never misses a job between the two lists. */
         pthread_mutex_lock (&self->mutex);
         s_unlink (&self->running, job);
-        pthread_mutex_unlock (&self->mutex);
         s_complete (self, job);
+        pthread_mutex_unlock (&self->mutex);
 
         if (lane->spec.concurrency) {
             sem_post (&lane->slots);
@@ -483,8 +486,8 @@ pool_for_each_held (pool_t *self,
     pthread_mutex_lock (&self->mutex);
     s_each (self->pending, fn, arg);
     s_each (self->running, fn, arg);
-    pthread_mutex_unlock (&self->mutex);
     pthread_mutex_lock (&self->done_mutex);
     s_each (self->done, fn, arg);
     pthread_mutex_unlock (&self->done_mutex);
+    pthread_mutex_unlock (&self->mutex);
 }
