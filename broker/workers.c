@@ -239,39 +239,26 @@ broker_on_credit (broker_t *self, zframe_t *peer, Zjob__Envelope *env)
     self->dispatch_needed = true;
 }
 
-/* Returns true when outcome is for the current attempt of a job running
- * on worker (or on an earlier registration of a worker with its name). */
-static bool
-s_outcome_current (const worker_t *worker, const job_t *job,
-                   const Zjob__Outcome *outcome)
-{
-    if (job->state != ZJOB__STATE__STATE_RUNNING ||
-        job->attempt != outcome->attempt || !job->worker) {
-        return false;
-    }
-    return job->worker == worker ||
-           strcmp (job->worker->name, worker->name) == 0;
-}
-
 /* Applies one outcome: one credit back, whatever the outcome is for (the
  * worker counted every job it runs and every outcome it re-sends as a slot
  * it will return, across registrations), then the result if it is for the
- * current attempt, else it counts as stale. */
+ * current attempt of a job running on this registration (a reconnecting
+ * process gets its jobs moved over first), else it counts as stale. */
 static void
 s_outcome (broker_t *self, worker_t *worker, const Zjob__Outcome *outcome)
 {
     job_t *job = jobtable_find (self->jobs, outcome->id);
-    if (job && job->held && job->worker == worker &&
-        job->attempt == outcome->attempt) {
+    bool mine =
+        job && job->worker == worker && job->attempt == outcome->attempt;
+    if (mine && job->held) {
         dispatch_release (job, false);
     }
     dispatch_worker_credit (worker, 1);
     self->dispatch_needed = true;
-    if (!job || !s_outcome_current (worker, job, outcome)) {
+    if (!mine || job->state != ZJOB__STATE__STATE_RUNNING) {
         self->stats.stale_results++;
         return;
     }
-    dispatch_release (job, false); /* held by a former registration */
     worker->done++;
     broker_job_finish (self, job, outcome);
 }
