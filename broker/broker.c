@@ -29,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "broker/broker_impl.h"
@@ -364,7 +366,11 @@ broker_new (const broker_config_t *config)
     self->stats = (Zjob__Stats) ZJOB__STATS__INIT;
     self->started_ms = clock_mono_ms ();
     self->next_id = clock_wall_ms () * 1000u;
-    self->random_state = self->next_id | 1u;
+    if (getrandom (&self->instance, sizeof self->instance, 0) !=
+        (ssize_t) sizeof self->instance) {
+        self->instance = self->next_id ^ (uint64_t) getpid ();
+    }
+    self->random_state = self->instance | 1u;
     self->jobs = jobtable_new ();
     self->timers = timer_heap_new ();
     self->queues = zhashx_new ();

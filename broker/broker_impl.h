@@ -90,6 +90,7 @@ struct broker_t {
     uint64_t started_ms;        /* monotonic start time */
     uint64_t next_heartbeat_ms; /* monotonic time of the next tick */
     uint64_t random_state;      /* xorshift state for retry jitter */
+    uint64_t instance;          /* random per process, in heartbeats */
     uint64_t results_kept;      /* final jobs in the table */
     bool dispatch_needed;       /* jobs were queued or credit arrived */
     bool cancels_pending;       /* some worker has CancelJobs to send */
@@ -130,6 +131,10 @@ void broker_job_finish (broker_t *self, job_t *job,
 /* Puts a running job whose worker left or died back in line (or ends it
  * when it was being cancelled, or DEAD when it lost too many workers). */
 void broker_job_orphan (broker_t *self, job_t *job, bool lost);
+
+/* Puts a DEAD job back in line with its attempts reset (dead-set retry).
+ * Returns 0, or -1 when job is not DEAD or its payload is gone. */
+int broker_job_retry (broker_t *self, job_t *job);
 
 /* Fires every due timer. */
 void broker_timers_run (broker_t *self, uint64_t now_ms);

@@ -367,5 +367,6 @@ broker_on_client_heartbeat (broker_t *self, zframe_t *peer, Zjob__Envelope *env)
     Zjob__Heartbeat beat;
     Zjob__Envelope out;
     codec_heartbeat (&out, &beat);
+    beat.instance = self->instance;
     s_reply (self, peer, &out);
 }

@@ -516,4 +516,6 @@ broker_job_info (const job_t *job, Zjob__JobInfo *info)
     info->created_ms = job->created_ms;
     info->started_ms = job->started_ms;
     info->finished_ms = job->finished_ms;
+    info->failures = job->failures;
+    info->lost = job->lost;
 }

@@ -320,6 +320,7 @@ s_heartbeat_all (broker_t *self)
     Zjob__Heartbeat beat;
     Zjob__Envelope env;
     codec_heartbeat (&env, &beat);
+    beat.instance = self->instance;
     for (worker_t *worker = self->worker_head; worker; worker = worker->next) {
         s_send (self, worker, &env);
     }
