@@ -1,5 +1,6 @@
 /* Admin replies: the registered workers, the queues and the counters. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "broker/broker_impl.h"
 #include "common/clock.h"
@@ -99,8 +100,84 @@ s_admin_stats (broker_t *self, zframe_t *peer, Zjob__AdminReply *reply)
     stats.uptime_ms = clock_mono_ms () - self->started_ms;
     stats.workers = zhashx_size (self->worker_index);
     stats.results_kept = self->results_kept;
+    stats.memory_bytes = self->memory_bytes;
     reply->stats = &stats;
     s_admin_send (self, peer, reply);
+}
+
+/* Sends jobs[0, count) as the reply's job list. */
+static void
+s_admin_send_jobs (broker_t *self, zframe_t *peer, Zjob__AdminReply *reply,
+                   job_t **jobs, size_t count)
+{
+    Zjob__JobInfo *infos = calloc (count + 1, sizeof *infos);
+    Zjob__JobInfo **pointers = calloc (count + 1, sizeof *pointers);
+    if (infos && pointers) {
+        for (size_t i = 0; i < count; i++) {
+            broker_job_info (jobs[i], &infos[i]);
+            /* lists stay small: a result is fetched with status */
+            infos[i].result_omitted = infos[i].result.len > 0;
+            infos[i].result.len = 0;
+            pointers[i] = &infos[i];
+        }
+        reply->n_jobs = count;
+        reply->jobs = pointers;
+        s_admin_send (self, peer, reply);
+    } else {
+        broker_reply_error (self, self->clients, peer,
+                            ZJOB__ERROR_CODE__ERR_BUSY, reply->req_id,
+                            "broker is out of memory");
+    }
+    free (pointers);
+    free (infos);
+}
+
+/* Lists the dead set (newest first), as many as the limit and the
+ * message size allow. */
+static void
+s_admin_dead (broker_t *self, zframe_t *peer, const Zjob__Admin *admin,
+              Zjob__AdminReply *reply)
+{
+    size_t limit = admin->limit ? admin->limit : BROKER_DEAD_LIST;
+    if (limit > self->config.limits.max_batch) {
+        limit = self->config.limits.max_batch;
+    }
+    job_t **jobs = calloc (limit + 1, sizeof *jobs);
+    size_t count =
+        jobs ? broker_dead_list (self, admin->queue, limit, jobs) : 0;
+    s_admin_send_jobs (self, peer, reply, jobs, count);
+    free (jobs);
+}
+
+/* Retries the dead jobs named by id, or every dead job of the queue. */
+static void
+s_admin_retry (broker_t *self, zframe_t *peer, const Zjob__Admin *admin,
+               Zjob__AdminReply *reply)
+{
+    size_t cap = admin->n_ids ? admin->n_ids : self->config.limits.max_batch;
+    job_t **jobs = calloc (cap + 1, sizeof *jobs);
+    size_t count = 0;
+    if (jobs && admin->n_ids) {
+        for (size_t i = 0; i < admin->n_ids; i++) {
+            job_t *job = jobtable_find (self->jobs, admin->ids[i]);
+            if (job && job->state == ZJOB__STATE__STATE_DEAD &&
+                (!admin->queue[0] ||
+                 strcmp (admin->queue, job->queue->name) == 0)) {
+                jobs[count++] = job;
+            }
+        }
+    } else if (jobs) {
+        count = broker_dead_list (self, admin->queue, cap, jobs);
+    }
+    for (size_t i = 0; i < count; i++) {
+        broker_job_retry (self, jobs[i]);
+    }
+    if (count) {
+        LOG_INFO ("dead_retried", "jobs=%zu queue=%s", count,
+                  admin->queue[0] ? admin->queue : "*");
+    }
+    s_admin_send_jobs (self, peer, reply, jobs, count);
+    free (jobs);
 }
 
 void
@@ -117,6 +194,12 @@ broker_on_admin (broker_t *self, zframe_t *peer, Zjob__Envelope *env)
             break;
         case ZJOB__ADMIN__WHAT__STATS:
             s_admin_stats (self, peer, &reply);
+            break;
+        case ZJOB__ADMIN__WHAT__DEAD:
+            s_admin_dead (self, peer, env->admin, &reply);
+            break;
+        case ZJOB__ADMIN__WHAT__RETRY:
+            s_admin_retry (self, peer, env->admin, &reply);
             break;
         default:
             broker_reply_error (self, self->clients, peer,

@@ -19,9 +19,16 @@
  *   each registered worker and every job holds one on its last worker.
  *   Client records live while a job or this turn's push refers to them.
  * - Invariants: a QUEUED job is linked in its queue and not held; a RUNNING
- *   job is held by job->worker with the current attempt; a worker never
- *   holds more jobs than the credit it was given; every state change goes
- *   through broker_job_transition (where the journal will hook in).
+ *   job is held by job->worker with the current attempt (or, for one
+ *   liveness window after a restart, by no worker until its own claims
+ *   it); a worker never holds more jobs than the credit it was given; every
+ *   state change goes through broker_job_transition, which journals it.
+ * - Durability: a message that reveals a state change (SubmitReply,
+ *   Dispatch, DoneAck, Results, CancelReply) goes out only once the
+ *   journal records behind it are durable; until then it waits in the
+ *   outbox, in order. The end of each turn commits the journal; in batch
+ *   mode the writer thread's wake-up (polled with the sockets) releases
+ *   the outbox, in always and never modes the commit itself does.
  */
 #include "broker/broker.h"
 
@@ -207,6 +214,78 @@ s_receive_burst (broker_t *self, zsock_t *sock)
     }
 }
 
+int
+broker_send_durable (broker_t *self, zsock_t *sock, zframe_t *peer,
+                     Zjob__Envelope *env)
+{
+    if (!self->journal ||
+        journal_durable (self->journal) >= journal_appended (self->journal)) {
+        return codec_send (sock, peer, env);
+    }
+    env->major = ZJOB_PROTO_MAJOR;
+    env->minor = ZJOB_PROTO_MINOR;
+    outbox_msg_t *msg = calloc (1, sizeof *msg);
+    size_t size = zjob__envelope__get_packed_size (env);
+    if (msg) {
+        msg->peer = zframe_dup (peer);
+        msg->body = zframe_new (NULL, size);
+    }
+    if (!msg || !msg->peer || !msg->body) {
+        LOG_ERROR ("outbox_failed", "reason=no_memory");
+        if (msg) {
+            zframe_destroy (&msg->peer);
+            zframe_destroy (&msg->body);
+        }
+        free (msg);
+        return -1;
+    }
+    zjob__envelope__pack (env, zframe_data (msg->body));
+    msg->sock = sock;
+    msg->seq = journal_appended (self->journal);
+    if (self->outbox_tail) {
+        self->outbox_tail->next = msg;
+    } else {
+        self->outbox_head = msg;
+    }
+    self->outbox_tail = msg;
+    return 0;
+}
+
+/* Sends one held message. A worker that cannot be reached any more is
+ * dropped as lost. */
+static void
+s_outbox_send (broker_t *self, outbox_msg_t *msg)
+{
+    zframe_t *peer = zframe_dup (msg->peer);
+    int rc = zframe_send (&msg->peer, msg->sock, ZFRAME_MORE);
+    if (rc == 0) {
+        rc = zframe_send (&msg->body, msg->sock, 0);
+    }
+    if (rc != 0 && msg->sock == self->workers && peer) {
+        broker_worker_unreachable (self, peer);
+    }
+    zframe_destroy (&peer);
+    zframe_destroy (&msg->peer);
+    zframe_destroy (&msg->body);
+    free (msg);
+}
+
+/* Sends every held message whose records are durable now (all of them
+ * when all is set: at shutdown, after the journal closed). */
+static void
+s_outbox_flush (broker_t *self, bool all)
+{
+    uint64_t durable = self->journal ? journal_durable (self->journal) : 0;
+    while (self->outbox_head && (all || self->outbox_head->seq <= durable)) {
+        outbox_msg_t *msg = self->outbox_head;
+        self->outbox_head = msg->next;
+        if (!self->outbox_head) {
+            self->outbox_tail = NULL;
+        }
+        s_outbox_send (self, msg);
+    }
+}
+
 /* Returns how long the next poll may sleep, in milliseconds. */
 static long
 s_poll_timeout (const broker_t *self, uint64_t now_ms)
@@ -233,27 +312,36 @@ s_turn (broker_t *self)
     broker_dispatch_flush (self);
     broker_cancels_flush (self);
     broker_results_flush (self);
+    broker_persist_turn (self);
+    s_outbox_flush (self, false);
 }
 
 int
 broker_run (broker_t *self)
 {
-    zmq_pollitem_t items[] = {
-        {zsock_resolve (self->clients), 0, ZMQ_POLLIN, 0},
-        {zsock_resolve (self->workers), 0, ZMQ_POLLIN, 0}};
+    int wake = self->journal ? journal_wake_fd (self->journal) : -1;
+    zmq_pollitem_t items[] = {{zsock_resolve (self->clients), 0, ZMQ_POLLIN, 0},
+                              {zsock_resolve (self->workers), 0, ZMQ_POLLIN, 0},
+                              {NULL, wake, ZMQ_POLLIN, 0}};
+    int count = wake >= 0 ? 3 : 2;
     while (!zsys_interrupted) {
         long timeout = s_poll_timeout (self, clock_mono_ms ());
-        if (zmq_poll (items, 2, timeout) < 0 && errno != EINTR) {
+        if (zmq_poll (items, count, timeout) < 0 && errno != EINTR) {
             LOG_ERROR ("poll_failed", "reason=\"%s\"", zmq_strerror (errno));
             break;
         }
         if (zsys_interrupted) {
             break;
         }
+        if (count == 3 && (items[2].revents & ZMQ_POLLIN)) {
+            journal_wake_clear (self->journal);
+        }
         s_turn (self);
     }
     LOG_INFO ("broker_stopping", "jobs=%zu workers=%zu",
               jobtable_size (self->jobs), zhashx_size (self->worker_index));
+    broker_persist_close (self);
+    s_outbox_flush (self, true);
     return 0;
 }
 
@@ -380,7 +468,7 @@ broker_new (const broker_config_t *config)
     self->pick = calloc (config->limits.max_batch, sizeof *self->pick);
     if (!self->jobs || !self->timers || !self->queues || !self->keys ||
         !self->worker_index || !self->client_index || !self->pick ||
-        s_start (self) != 0) {
+        broker_persist_open (self) != 0 || s_start (self) != 0) {
         broker_destroy (&self);
     }
     return self;
@@ -414,6 +502,15 @@ broker_destroy (broker_t **self_p)
     if (self->worker_index) {
         broker_workers_clear (self);
     }
+    broker_persist_close (self);
+    while (self->outbox_head) {
+        outbox_msg_t *msg = self->outbox_head;
+        self->outbox_head = msg->next;
+        zframe_destroy (&msg->peer);
+        zframe_destroy (&msg->body);
+        free (msg);
+    }
+    free (self->dead_ids);
     if (self->jobs) {
         jobtable_each (self->jobs, s_job_free, NULL);
     }

@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "broker/journal.h"
 #include "common/codec.h"
 
 /* Settings, filled by main from the config table. Strings are not owned. */
@@ -22,6 +23,17 @@ typedef struct {
     uint64_t retry_backoff_ms;    /* first retry delay; doubles per retry */
     uint32_t max_attempts;        /* for jobs whose spec gives 0 */
     codec_limits_t limits;        /* message, payload and batch limits */
+    const char *journal_dir;      /* journal directory; NULL: memory only */
+    journal_mode_t fsync;         /* what an acknowledgement waits for */
+    uint64_t journal_compact;     /* journal bytes before compaction is
+                                     considered */
+    uint32_t max_lost;            /* lost workers before a job is DEAD */
+    uint32_t dead_max;            /* jobs kept in the dead set */
+    uint64_t dead_ttl_ms;         /* how long dead jobs are kept */
+    uint64_t max_queue;           /* waiting jobs per queue; 0: no limit */
+    uint64_t max_memory;          /* payload and result bytes held; 0: no
+                                     limit */
+    const char *queue_attempts;   /* "NAME=N,..." per-queue max attempts */
 } broker_config_t;
 
 typedef struct broker_t broker_t;

@@ -13,6 +13,7 @@
 
 #include "broker/broker.h"
 #include "broker/dispatch.h"
+#include "broker/journal.h"
 #include "broker/job.h"
 #include "broker/jobtable.h"
 #include "broker/queue.h"
@@ -46,15 +47,15 @@
 /* Longest timeout or delay a job may ask for: ten years, in ms. */
 #define BROKER_MAX_DURATION_MS (10ull * 366 * 24 * 3600 * 1000)
 
-/* A job whose worker is lost this many times ends DEAD. */
-#define BROKER_MAX_LOST 3
-
 /* How long a worker has to confirm a cancel before the broker ends the job
  * CANCELLED anyway and fences the attempt. */
 #define BROKER_CANCEL_GRACE_MS 5000
 
 /* Longest retry backoff, whatever the attempt count. */
 #define BROKER_MAX_BACKOFF_MS (10u * 60u * 1000u)
+
+/* Dead jobs listed when the request gives no limit. */
+#define BROKER_DEAD_LIST 100
 
 /* Room for a routing id in hex (ids are at most 255 bytes). */
 #define BROKER_KEY_LEN 512
@@ -69,6 +70,21 @@ struct client_t {
     bool dirty; /* on the broker's dirty list */
     struct client_t *next_dirty;
 };
+
+/* One entry of the dead set: the job and the attempt it died on. */
+typedef struct {
+    uint64_t id;
+    uint32_t attempt;
+} dead_entry_t;
+
+/* A message held until the journal records it depends on are durable. */
+typedef struct outbox_msg_t {
+    zsock_t *sock;             /* clients or workers (not owned) */
+    zframe_t *peer;            /* owned routing id */
+    zframe_t *body;            /* owned encoded Envelope */
+    uint64_t seq;              /* journal records it waits for */
+    struct outbox_msg_t *next; /* FIFO */
+} outbox_msg_t;
 
 struct broker_t {
     broker_config_t config;       /* settings (strings not owned) */
@@ -95,6 +111,20 @@ struct broker_t {
     bool dispatch_needed;       /* jobs were queued or credit arrived */
     bool cancels_pending;       /* some worker has CancelJobs to send */
     Zjob__Stats stats;          /* counters; gauges filled on demand */
+    uint64_t memory_bytes;      /* payload and result bytes held */
+    journal_t *journal;         /* owned; NULL without --journal */
+    bool replaying;             /* reading the journal: record nothing */
+    uint64_t *compact_ids;      /* owned, jobs a compaction still copies */
+    size_t compact_count;       /* ids in compact_ids */
+    size_t compact_pos;         /* next one to copy */
+    uint64_t compact_started;   /* journal bytes when it began */
+    uint64_t compact_live;      /* bytes the last compaction wrote */
+    outbox_msg_t *outbox_head;  /* owned FIFO of held messages */
+    outbox_msg_t *outbox_tail;
+    dead_entry_t *dead_ids; /* owned ring of the dead set */
+    size_t dead_start;      /* first used entry */
+    size_t dead_end;        /* one past the last used entry */
+    size_t dead_cap;        /* entries allocated */
 };
 
 /* Handler for one decoded message from peer. */
@@ -107,6 +137,12 @@ typedef void (broker_handler_fn) (broker_t *self, zframe_t *peer,
 void broker_reply_error (broker_t *self, zsock_t *sock, zframe_t *peer,
                          Zjob__ErrorCode code, uint64_t req_id, const char *fmt,
                          ...) __attribute__ ((format (printf, 6, 7)));
+
+/* Sends env to peer on sock once every journal record appended so far is
+ * durable: at once when they are (or without a journal), else from the
+ * outbox. Returns 0, or -1 when an immediate send failed. */
+int broker_send_durable (broker_t *self, zsock_t *sock, zframe_t *peer,
+                         Zjob__Envelope *env);
 
 /* Writes peer's routing id in hex into key (BROKER_KEY_LEN bytes). */
 void broker_peer_key (zframe_t *peer, char *key);
@@ -135,6 +171,13 @@ void broker_job_orphan (broker_t *self, job_t *job, bool lost);
 /* Puts a DEAD job back in line with its attempts reset (dead-set retry).
  * Returns 0, or -1 when job is not DEAD or its payload is gone. */
 int broker_job_retry (broker_t *self, job_t *job);
+
+/* Puts a replayed job (state, timers as unix ms converted by the caller)
+ * back in place: see persist.c. */
+void broker_job_restore (broker_t *self, job_t *job, uint64_t now_wall);
+
+/* Removes a final job from every index and frees it. */
+void broker_job_forget (broker_t *self, job_t *job);
 
 /* Fires every due timer. */
 void broker_timers_run (broker_t *self, uint64_t now_ms);
@@ -173,6 +216,9 @@ broker_handler_fn broker_on_submit, broker_on_wait, broker_on_status,
 broker_handler_fn broker_on_register, broker_on_credit, broker_on_done,
     broker_on_drain, broker_on_goodbye, broker_on_worker_heartbeat;
 
+/* Drops the worker at peer, if registered, after a failed send. */
+void broker_worker_unreachable (broker_t *self, zframe_t *peer);
+
 /* Returns the registered worker for peer, or NULL. */
 worker_t *broker_worker_find (broker_t *self, zframe_t *peer);
 
@@ -187,6 +233,35 @@ void broker_cancels_flush (broker_t *self);
 
 /* Unregisters every worker (at shutdown). */
 void broker_workers_clear (broker_t *self);
+
+/* ---- persist.c ---- */
+
+/* Opens the journal (when configured), replays it and starts appending.
+ * Returns 0, or -1 after logging. */
+int broker_persist_open (broker_t *self);
+
+/* Appends job's current state (its full record the first time). */
+void broker_persist_job (broker_t *self, job_t *job);
+
+/* Appends that job is forgotten (expired or evicted). */
+void broker_persist_forget (broker_t *self, job_t *job);
+
+/* End of a loop turn: a compaction step when one runs, then commit. */
+void broker_persist_turn (broker_t *self);
+
+/* Makes everything durable and closes the journal. */
+void broker_persist_close (broker_t *self);
+
+/* ---- dead.c ---- */
+
+/* Adds a job that just became DEAD to the dead set, evicting the oldest
+ * when the set is over its count. */
+void broker_dead_add (broker_t *self, job_t *job);
+
+/* Stores up to limit dead jobs of queue (NULL or "": any), newest first,
+ * in out. Returns how many. */
+size_t broker_dead_list (broker_t *self, const char *queue, size_t limit,
+                         job_t **out);
 
 /* ---- admin.c ---- */
 

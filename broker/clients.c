@@ -114,7 +114,7 @@ s_results_send (broker_t *self, client_t *client, size_t from, size_t to)
         Zjob__Envelope env = ZJOB__ENVELOPE__INIT;
         env.body_case = ZJOB__ENVELOPE__BODY_RESULTS;
         env.results = &results;
-        codec_send (self->clients, client->routing_id, &env);
+        broker_send_durable (self, self->clients, client->routing_id, &env);
     }
     free (pointers);
     free (infos);
@@ -158,11 +158,12 @@ broker_results_flush (broker_t *self)
     }
 }
 
-/* Sends a reply envelope with the given body to a client. */
+/* Sends a reply envelope with the given body to a client, once the
+ * journal holds what it reports. */
 static void
 s_reply (broker_t *self, zframe_t *peer, Zjob__Envelope *env)
 {
-    if (codec_send (self->clients, peer, env) != 0) {
+    if (broker_send_durable (self, self->clients, peer, env) != 0) {
         LOG_DEBUG ("reply_failed", "reason=peer_gone");
     }
 }
@@ -334,6 +335,13 @@ s_cancel_one (broker_t *self, job_t *job)
                 break;
             }
             job->cancel_requested = true;
+            if (!job->worker) {
+                /* running before a restart, not claimed yet: nobody to
+                 * stop */
+                broker_job_transition (self, job, ZJOB__STATE__STATE_CANCELLED);
+                break;
+            }
+            broker_persist_job (self, job);
             job->timer_ms = clock_mono_ms () + BROKER_CANCEL_GRACE_MS;
             timer_heap_push (self->timers, job->timer_ms, job->id,
                              TIMER_CANCEL);
@@ -368,5 +376,5 @@ broker_on_client_heartbeat (broker_t *self, zframe_t *peer, Zjob__Envelope *env)
     Zjob__Envelope out;
     codec_heartbeat (&out, &beat);
     beat.instance = self->instance;
-    s_reply (self, peer, &out);
+    codec_send (self->clients, peer, &out);
 }

@@ -52,6 +52,7 @@ typedef struct job_t {
     uint8_t lost;          /* attempts ended by a lost worker */
     bool held;             /* on its worker's held list (credit taken) */
     bool cancel_requested; /* a client asked to cancel it while running */
+    bool journaled;        /* its full record is in the journal */
 } job_t;
 
 /* Returns true for the final states (succeeded ... dead). */

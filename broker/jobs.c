@@ -7,6 +7,25 @@
 #include "common/text.h"
 #include "common/clock.h"
 
+/* Returns the max attempts configured for queue name ("NAME=N,..." in
+ * queue-attempts), or 0. */
+static uint32_t
+s_queue_attempts (const broker_t *self, const char *name)
+{
+    const char *list = self->config.queue_attempts;
+    size_t len = strlen (name);
+    while (list && *list) {
+        const char *end = strchr (list, ',');
+        size_t item = end ? (size_t) (end - list) : strlen (list);
+        if (item > len + 1 && strncmp (list, name, len) == 0 &&
+            list[len] == '=') {
+            return (uint32_t) strtoul (list + len + 1, NULL, 10);
+        }
+        list = end ? end + 1 : NULL;
+    }
+    return 0;
+}
+
 queue_t *
 broker_queue_get (broker_t *self, const char *name)
 {
@@ -17,6 +36,9 @@ broker_queue_get (broker_t *self, const char *name)
     queue = queue_new (name);
     if (queue && zhashx_insert (self->queues, name, queue) != 0) {
         queue_destroy (&queue);
+    }
+    if (queue) {
+        queue->max_attempts = s_queue_attempts (self, name);
     }
     return queue;
 }
@@ -67,9 +89,21 @@ s_leave (broker_t *self, job_t *job)
             job->queue->running--;
             self->stats.running--;
             break;
+        case ZJOB__STATE__STATE_DEAD:
+            self->stats.dead_kept--;
+            self->results_kept--;
+            break;
         default:
             break;
     }
+}
+
+/* How long a final job stays: the dead set has its own time. */
+static uint64_t
+s_keep_ms (const broker_t *self, const job_t *job)
+{
+    return job->state == ZJOB__STATE__STATE_DEAD ? self->config.dead_ttl_ms
+                                                 : self->config.result_ttl_ms;
 }
 
 /* Counts a final state and moves the job's waiters to their clients. */
@@ -77,9 +111,13 @@ static void
 s_enter_final (broker_t *self, job_t *job)
 {
     job->finished_ms = clock_wall_ms ();
-    free (job->payload);
-    job->payload = NULL;
-    job->payload_len = 0;
+    if (job->state != ZJOB__STATE__STATE_DEAD) {
+        /* a dead job keeps its payload: it can be retried */
+        self->memory_bytes -= job->payload_len;
+        free (job->payload);
+        job->payload = NULL;
+        job->payload_len = 0;
+    }
     switch (job->state) {
         case ZJOB__STATE__STATE_SUCCEEDED:
             self->stats.succeeded++;
@@ -95,6 +133,7 @@ s_enter_final (broker_t *self, job_t *job)
         case ZJOB__STATE__STATE_DEAD:
             self->stats.dead++;
             job->queue->failed++;
+            broker_dead_add (self, job);
             break;
         default:
             self->stats.failed++;
@@ -102,8 +141,7 @@ s_enter_final (broker_t *self, job_t *job)
             break;
     }
     self->results_kept++;
-    s_arm (self, job, clock_mono_ms () + self->config.result_ttl_ms,
-           TIMER_EXPIRE);
+    s_arm (self, job, clock_mono_ms () + s_keep_ms (self, job), TIMER_EXPIRE);
     while (job->waiters) {
         waiter_t *waiter = job->waiters;
         job->waiters = waiter->next;
@@ -149,13 +187,13 @@ s_enter (broker_t *self, job_t *job, Zjob__State from)
 void
 broker_job_transition (broker_t *self, job_t *job, Zjob__State to)
 {
-    /* Every state change of every job passes here: this is where the
-     * journal will append its record (job id, from, to, attempt) before
-     * the change becomes visible to any peer. */
+    /* Every state change of every job passes here, and so through the
+     * journal, before any peer can see it (see persist.c). */
     Zjob__State from = (Zjob__State) job->state;
     s_leave (self, job);
     job->state = (uint8_t) to;
     s_enter (self, job, from);
+    broker_persist_job (self, job);
     LOG_DEBUG ("job_state", "job=%" PRIu64 " from=%s to=%s attempt=%u", job->id,
                codec_state_name (from), codec_state_name (to), job->attempt);
 }
@@ -214,14 +252,42 @@ s_job_new (broker_t *self, const Zjob__JobSpec *spec, queue_t *queue)
         memcpy (job->payload, spec->payload.data, spec->payload.len);
     }
     job->payload_len = (uint32_t) spec->payload.len;
+    self->memory_bytes += job->payload_len;
     job->id = self->next_id++;
     job->queue = queue;
     job->priority = spec->priority;
-    job->max_attempts =
-        (uint16_t) (spec->max_attempts ? spec->max_attempts
-                                       : self->config.max_attempts);
+    uint32_t attempts = spec->max_attempts    ? spec->max_attempts
+                        : queue->max_attempts ? queue->max_attempts
+                                              : self->config.max_attempts;
+    job->max_attempts = (uint16_t) attempts;
     job->created_ms = clock_wall_ms ();
     return job;
+}
+
+/* Checks the queue length and memory limits for one more job. Returns
+ * ERR_NONE, or ERR_BUSY with why filled. */
+static Zjob__ErrorCode
+s_admit (const broker_t *self, const Zjob__JobSpec *spec, const queue_t *queue,
+         char *why, size_t why_len)
+{
+    uint64_t waiting = queue->queued + queue->scheduled;
+    uint64_t max_queue = self->config.max_queue;
+    uint64_t max_memory = self->config.max_memory;
+    if (max_queue && waiting >= max_queue) {
+        snprintf (why, why_len,
+                  "queue %s is full (%" PRIu64 " jobs waiting, limit %" PRIu64
+                  "); try later",
+                  queue->name, waiting, max_queue);
+        return ZJOB__ERROR_CODE__ERR_BUSY;
+    }
+    if (max_memory && self->memory_bytes + spec->payload.len > max_memory) {
+        snprintf (why, why_len,
+                  "broker memory limit reached (%" PRIu64 " of %" PRIu64
+                  " bytes held); try later",
+                  self->memory_bytes, max_memory);
+        return ZJOB__ERROR_CODE__ERR_BUSY;
+    }
+    return ZJOB__ERROR_CODE__ERR_NONE;
 }
 
 job_t *
@@ -238,6 +304,11 @@ broker_job_accept (broker_t *self, const Zjob__JobSpec *spec,
         return first; /* seen before: the first job stands for this one */
     }
     queue_t *queue = broker_queue_get (self, spec->queue);
+    if (queue && (*code = s_admit (self, spec, queue, why, why_len)) !=
+                     ZJOB__ERROR_CODE__ERR_NONE) {
+        self->stats.rejected_busy++;
+        return NULL;
+    }
     job_t *job = queue ? s_job_new (self, spec, queue) : NULL;
     if (job && keyed && !(job->key = strdup (spec->key))) {
         broker_job_free (job);
@@ -249,6 +320,7 @@ broker_job_accept (broker_t *self, const Zjob__JobSpec *spec,
             jobtable_remove (self->jobs, job->id);
         }
         if (job) {
+            self->memory_bytes -= job->payload_len;
             broker_job_free (job);
         }
         *code = ZJOB__ERROR_CODE__ERR_BUSY;
@@ -278,6 +350,7 @@ broker_job_accept (broker_t *self, const Zjob__JobSpec *spec,
 static void
 s_store_output (broker_t *self, job_t *job, const Zjob__Outcome *outcome)
 {
+    self->memory_bytes -= job->result_len;
     free (job->result);
     free (job->error);
     job->result = NULL;
@@ -290,6 +363,7 @@ s_store_output (broker_t *self, job_t *job, const Zjob__Outcome *outcome)
     if (outcome->result.len && (job->result = malloc (outcome->result.len))) {
         memcpy (job->result, outcome->result.data, outcome->result.len);
         job->result_len = (uint32_t) outcome->result.len;
+        self->memory_bytes += job->result_len;
     }
     if (outcome->error && outcome->error[0]) {
         job->error = strndup (outcome->error, 4096);
@@ -401,9 +475,14 @@ broker_job_orphan (broker_t *self, job_t *job, bool lost)
         self->stats.worker_lost++;
         job->lost++;
     }
-    if (job->lost >= BROKER_MAX_LOST) {
+    if (job->lost >= self->config.max_lost) {
         free (job->error);
-        job->error = strdup ("its worker was lost on every attempt");
+        char why[128];
+        snprintf (why, sizeof why,
+                  "its worker died while running it, %u times: the job "
+                  "may be what kills its workers",
+                  job->lost);
+        job->error = strdup (why);
         broker_job_transition (self, job, ZJOB__STATE__STATE_DEAD);
         return;
     }
@@ -434,6 +513,12 @@ s_timer_fire (broker_t *self, const timer_entry_t *entry)
                 broker_job_transition (self, job, ZJOB__STATE__STATE_TIMED_OUT);
             }
             break;
+        case TIMER_RECLAIM:
+            if (state == ZJOB__STATE__STATE_RUNNING && !job->worker) {
+                /* nobody claimed it after a restart: run it again */
+                broker_job_orphan (self, job, false);
+            }
+            break;
         case TIMER_CANCEL:
             if (current && state == ZJOB__STATE__STATE_RUNNING) {
                 /* the worker did not confirm: end it, fence the attempt */
@@ -454,11 +539,22 @@ s_expire (broker_t *self, job_t *job, uint64_t now_ms)
         s_arm (self, job, now_ms + self->config.result_ttl_ms, TIMER_EXPIRE);
         return;
     }
+    broker_job_forget (self, job);
+}
+
+void
+broker_job_forget (broker_t *self, job_t *job)
+{
     jobtable_remove (self->jobs, job->id);
     if (job->key) {
         zhashx_delete (self->keys, job->key);
     }
+    if (job->state == ZJOB__STATE__STATE_DEAD) {
+        self->stats.dead_kept--;
+    }
     self->results_kept--;
+    self->memory_bytes -= job->payload_len + job->result_len;
+    broker_persist_forget (self, job);
     broker_job_free (job);
 }
 
@@ -518,4 +614,77 @@ broker_job_info (const job_t *job, Zjob__JobInfo *info)
     info->finished_ms = job->finished_ms;
     info->failures = job->failures;
     info->lost = job->lost;
+}
+
+int
+broker_job_retry (broker_t *self, job_t *job)
+{
+    if (job->state != ZJOB__STATE__STATE_DEAD) {
+        return -1;
+    }
+    /* the attempt number keeps rising (it fences); the counts that decide
+     * when to give up start again */
+    job->failures = 0;
+    job->lost = 0;
+    job->finished_ms = 0;
+    self->memory_bytes -= job->result_len;
+    free (job->result);
+    job->result = NULL;
+    job->result_len = 0;
+    free (job->error);
+    job->error = NULL;
+    s_requeue (self, job, ZJOB__STATE__STATE_QUEUED);
+    return 0;
+}
+
+/* Restores a replayed final job: counted as kept, expiring when its time
+ * since it finished is over. */
+static void
+s_restore_final (broker_t *self, job_t *job, Zjob__State state,
+                 uint64_t now_wall)
+{
+    job->state = (uint8_t) state;
+    self->results_kept++;
+    if (state == ZJOB__STATE__STATE_DEAD) {
+        broker_dead_add (self, job);
+    }
+    uint64_t until = job->finished_ms + s_keep_ms (self, job);
+    uint64_t left = until > now_wall ? until - now_wall : 0;
+    s_arm (self, job, clock_mono_ms () + left, TIMER_EXPIRE);
+}
+
+void
+broker_job_restore (broker_t *self, job_t *job, uint64_t now_wall)
+{
+    if (job->key && zhashx_insert (self->keys, job->key, job) != 0) {
+        LOG_WARN ("journal_key_clash", "job=%" PRIu64, job->id);
+    }
+    self->memory_bytes += job->payload_len + job->result_len;
+    Zjob__State state = (Zjob__State) job->state;
+    job->state = ZJOB__STATE__STATE_UNKNOWN;
+    if (state >= ZJOB__STATE__STATE_SUCCEEDED) {
+        s_restore_final (self, job, state, now_wall);
+        return;
+    }
+    if (job->deadline_ms) {
+        timer_heap_push (self->timers, job->deadline_ms, job->id,
+                         TIMER_DEADLINE);
+    }
+    if (state == ZJOB__STATE__STATE_RUNNING && job->cancel_requested) {
+        broker_job_transition (self, job, ZJOB__STATE__STATE_CANCELLED);
+    } else if (state == ZJOB__STATE__STATE_RUNNING) {
+        /* its worker may still have it: wait one liveness window for it
+         * to re-register and claim it (Register.holding) */
+        job->state = (uint8_t) state;
+        job->queue->running++;
+        self->stats.running++;
+        s_arm (self, job,
+               clock_mono_ms () +
+                   self->config.heartbeat_ms * self->config.liveness,
+               TIMER_RECLAIM);
+    } else if (state == ZJOB__STATE__STATE_SCHEDULED) {
+        broker_job_transition (self, job, state);
+    } else {
+        broker_job_transition (self, job, ZJOB__STATE__STATE_QUEUED);
+    }
 }

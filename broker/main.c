@@ -17,7 +17,7 @@ typedef struct {
     char *clients;          /* client endpoint */
     char *workers;          /* worker endpoint */
     char *http;             /* ADDR:PORT for HTTP (later issue) */
-    char *journal;          /* journal directory (later issue) */
+    char *journal;          /* journal directory; memory only without */
     char *fsync;            /* always, batch or never */
     char *log_level;        /* debug, info, warn, error, off */
     char *endpoints_file;   /* where to write the bound endpoints */
@@ -25,10 +25,17 @@ typedef struct {
     int64_t liveness;       /* silent intervals before "dead" */
     uint64_t result_ttl_ms; /* how long results are kept */
     uint64_t retry_backoff_ms;
-    uint64_t max_payload; /* bytes */
-    uint64_t max_message; /* bytes */
-    int64_t max_batch;    /* jobs per message */
-    int64_t max_attempts; /* default for jobs that give 0 */
+    uint64_t max_payload;     /* bytes */
+    uint64_t max_message;     /* bytes */
+    int64_t max_batch;        /* jobs per message */
+    int64_t max_attempts;     /* default for jobs that give 0 */
+    uint64_t journal_compact; /* bytes before compaction is considered */
+    int64_t max_lost;         /* lost workers before a job is dead */
+    int64_t dead_max;         /* jobs kept in the dead set */
+    uint64_t dead_ttl_ms;     /* how long dead jobs are kept */
+    int64_t max_queue;        /* waiting jobs per queue; 0: no limit */
+    uint64_t max_memory;      /* payload and result bytes; 0: no limit */
+    char *queue_attempts;     /* NAME=N,... */
 } settings_t;
 
 static settings_t s_settings;
@@ -46,9 +53,11 @@ static const config_option_t s_options[] = {
     {"http", CONFIG_STRING, &s_settings.http, 0, 0, NULL,
      "ADDR:PORT for the HTTP API (not served yet)"},
     {"journal", CONFIG_STRING, &s_settings.journal, 0, 0, NULL,
-     "journal directory (not written yet)"},
+     "journal directory; without it jobs live in memory only"},
     {"fsync", CONFIG_CHOICE, &s_settings.fsync, 0, 0, s_fsync_modes,
      "journal durability: always, batch or never (batch)"},
+    {"journal-compact", CONFIG_SIZE, &s_settings.journal_compact, 0, 0, NULL,
+     "journal size before compaction is considered (64MiB)"},
     {"log-level", CONFIG_CHOICE, &s_settings.log_level, 0, 0, s_log_levels,
      "debug, info, warn, error or off (info)"},
     {"heartbeat", CONFIG_DURATION, &s_settings.heartbeat_ms, 0, 0, NULL,
@@ -67,6 +76,19 @@ static const config_option_t s_options[] = {
      "most jobs, ids or outcomes in one message (10000)"},
     {"max-attempts", CONFIG_INT, &s_settings.max_attempts, 1, 1000, NULL,
      "attempts for jobs that do not say (1: no retry)"},
+    {"queue-attempts", CONFIG_STRING, &s_settings.queue_attempts, 0, 0, NULL,
+     "per-queue attempts, as NAME=N,NAME=N (over max-attempts)"},
+    {"max-lost", CONFIG_INT, &s_settings.max_lost, 1, 1000, NULL,
+     "workers a job may take down before it is dead (3)"},
+    {"dead-max", CONFIG_INT, &s_settings.dead_max, 1, 100000000, NULL,
+     "dead jobs kept, oldest evicted first (10000)"},
+    {"dead-ttl", CONFIG_DURATION, &s_settings.dead_ttl_ms, 0, 0, NULL,
+     "how long dead jobs are kept (7d)"},
+    {"max-queue", CONFIG_INT, &s_settings.max_queue, 0, INT64_MAX, NULL,
+     "waiting jobs per queue before submits get 'try later' (0: no limit)"},
+    {"max-memory", CONFIG_SIZE, &s_settings.max_memory, 0, 0, NULL,
+     "payload and result bytes held before submits get 'try later' "
+     "(1GiB; 0: no limit)"},
     {"endpoints-file", CONFIG_STRING, &s_settings.endpoints_file, 0, 0, NULL,
      "write the bound endpoints here after binding"},
 };
@@ -90,6 +112,11 @@ s_defaults (void)
     s_settings.max_message = CODEC_MAX_MESSAGE;
     s_settings.max_batch = CODEC_MAX_BATCH;
     s_settings.max_attempts = 1;
+    s_settings.journal_compact = 64u << 20;
+    s_settings.max_lost = 3;
+    s_settings.dead_max = 10000;
+    s_settings.dead_ttl_ms = 7ull * 24 * 3600 * 1000;
+    s_settings.max_memory = 1ull << 30;
     return s_settings.clients && s_settings.workers && s_settings.fsync &&
                    s_settings.log_level
                ? 0
@@ -163,15 +190,15 @@ s_validate (void)
     return 0;
 }
 
-/* Says which accepted settings are not served yet. */
+/* Says which accepted settings are not served yet, and what running
+ * without a journal means. */
 static void
 s_log_pending_features (void)
 {
-    if (s_settings.journal) {
-        LOG_INFO ("journal_not_available",
-                  "journal=%s fsync=%s note=\"the journal arrives in a later "
-                  "release; jobs are kept in memory only\"",
-                  s_settings.journal, s_settings.fsync);
+    if (!s_settings.journal || !s_settings.journal[0]) {
+        LOG_WARN ("no_journal",
+                  "note=\"jobs live in memory only: a broker restart loses "
+                  "them; give --journal DIR to keep them\"");
     }
     if (s_settings.http) {
         LOG_INFO ("http_not_available",
@@ -194,6 +221,17 @@ s_fill_config (broker_config_t *config)
     config->limits.max_message = s_settings.max_message;
     config->limits.max_payload = s_settings.max_payload;
     config->limits.max_batch = (size_t) s_settings.max_batch;
+    config->journal_dir = s_settings.journal;
+    config->fsync = strcmp (s_settings.fsync, "always") == 0  ? JOURNAL_ALWAYS
+                    : strcmp (s_settings.fsync, "never") == 0 ? JOURNAL_NEVER
+                                                              : JOURNAL_BATCH;
+    config->journal_compact = s_settings.journal_compact;
+    config->max_lost = (uint32_t) s_settings.max_lost;
+    config->dead_max = (uint32_t) s_settings.dead_max;
+    config->dead_ttl_ms = s_settings.dead_ttl_ms;
+    config->max_queue = (uint64_t) s_settings.max_queue;
+    config->max_memory = s_settings.max_memory;
+    config->queue_attempts = s_settings.queue_attempts;
 }
 
 int

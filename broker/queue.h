@@ -32,6 +32,8 @@ struct queue_t {
     uint64_t succeeded;      /* jobs that ended SUCCEEDED */
     uint64_t failed;         /* jobs that ended FAILED, TIMED_OUT or DEAD */
     uint32_t workers;        /* registered workers serving it */
+    uint32_t max_attempts;   /* for its jobs that do not say; 0: the
+                                broker's default */
 };
 
 /* Creates an empty queue called name (copied). Returns NULL when out of

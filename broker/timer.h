@@ -19,7 +19,9 @@ typedef enum {
     TIMER_WAKE = 0,     /* a SCHEDULED job becomes QUEUED */
     TIMER_DEADLINE = 1, /* a job not yet dispatched times out */
     TIMER_CANCEL = 2,   /* a running job's cancel grace period ends */
-    TIMER_EXPIRE = 3    /* a final job is forgotten */
+    TIMER_EXPIRE = 3,   /* a final job is forgotten */
+    TIMER_RECLAIM = 4   /* a job running at a restart goes back in line
+                           unless its worker claimed it */
 } timer_kind_t;
 
 typedef struct {

@@ -151,6 +151,23 @@ s_worker_supersede (broker_t *self, worker_t *worker, zframe_t *peer,
     }
 }
 
+/* Gives worker the jobs it still has that were running when the broker
+ * restarted (no worker holds them, the attempt matches). Returns how many. */
+static size_t
+s_worker_claim (broker_t *self, worker_t *worker, const Zjob__Register *reg)
+{
+    size_t claimed = 0;
+    for (size_t i = 0; i < reg->n_holding; i++) {
+        job_t *job = jobtable_find (self->jobs, reg->holding[i]->id);
+        if (job && job->state == ZJOB__STATE__STATE_RUNNING && !job->worker &&
+            job->attempt == reg->holding[i]->attempt) {
+            dispatch_transfer (job, worker);
+            claimed++;
+        }
+    }
+    return claimed;
+}
+
 /* Checks a Register; returns NULL or the reason it is refused. */
 static const char *
 s_register_check (const Zjob__Register *reg)
@@ -224,11 +241,23 @@ broker_on_register (broker_t *self, zframe_t *peer, Zjob__Envelope *env)
     char key[BROKER_KEY_LEN];
     broker_peer_key (peer, key);
     s_worker_add (self, worker, key);
+    size_t claimed = s_worker_claim (self, worker, reg);
     self->dispatch_needed = true;
     LOG_INFO ("worker_joined",
-              "worker=%s peer=%s queues=%zu capacity=%u credit=%u",
+              "worker=%s peer=%s queues=%zu capacity=%u credit=%u "
+              "claimed=%zu",
               worker->name, key, worker->queue_count, worker->capacity,
-              worker->credit);
+              worker->credit, claimed);
+}
+
+void
+broker_worker_unreachable (broker_t *self, zframe_t *peer)
+{
+    worker_t *worker = broker_worker_find (self, peer);
+    if (worker) {
+        LOG_WARN ("worker_lost", "worker=%s reason=unreachable", worker->name);
+        s_worker_remove (self, worker, false);
+    }
 }
 
 void
@@ -285,7 +314,8 @@ broker_on_done (broker_t *self, zframe_t *peer, Zjob__Envelope *env)
     Zjob__Envelope out = ZJOB__ENVELOPE__INIT;
     out.body_case = ZJOB__ENVELOPE__BODY_DONE_ACK;
     out.done_ack = &ack;
-    s_send (self, worker, &out);
+    /* the worker forgets what is acknowledged: only once it is on disk */
+    broker_send_durable (self, self->workers, worker->routing_id, &out);
     free (ids);
 }
 
@@ -386,7 +416,8 @@ s_dispatch_send (broker_t *self, worker_t *worker, job_t **jobs, size_t count,
         Zjob__Envelope env = ZJOB__ENVELOPE__INIT;
         env.body_case = ZJOB__ENVELOPE__BODY_DISPATCH;
         env.dispatch = &dispatch;
-        rc = s_send (self, worker, &env);
+        rc =
+            broker_send_durable (self, self->workers, worker->routing_id, &env);
     }
     free (pointers);
     free (msgs);

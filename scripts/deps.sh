@@ -6,6 +6,7 @@ PACKAGES=(
     build-essential cmake pkg-config
     libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler
     libyaml-dev libcmocka-dev libmicrohttpd-dev libjansson-dev libssl-dev
+    zlib1g-dev
     clang-format jq
 )
 
