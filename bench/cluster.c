@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <signal.h>
+#include <dirent.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,12 +76,14 @@ s_read_endpoints (bench_cluster_t *cluster, const char *path)
 
 /* Starts the broker and waits for its endpoints file. */
 static int
-s_start_broker (bench_cluster_t *cluster, const char *bin_dir)
+s_start_broker (bench_cluster_t *cluster, const char *bin_dir,
+                const char *fsync)
 {
-    char program[512], file[320], log[320];
+    char program[512], file[320], log[320], journal[320];
     snprintf (program, sizeof program, "%s/zjob-broker", bin_dir);
     snprintf (file, sizeof file, "%s/endpoints", cluster->dir);
     snprintf (log, sizeof log, "%s/broker.log", cluster->dir);
+    snprintf (journal, sizeof journal, "%s/journal", cluster->dir);
     char *argv[] = {program,
                     "--clients",
                     "tcp://127.0.0.1:*",
@@ -88,10 +91,12 @@ s_start_broker (bench_cluster_t *cluster, const char *bin_dir)
                     "tcp://127.0.0.1:*",
                     "--endpoints-file",
                     file,
-                    "--fsync",
-                    "never",
                     "--log-level",
-                    "warn",
+                    "error",
+                    fsync ? "--fsync" : NULL,
+                    (char *) fsync,
+                    "--journal",
+                    journal,
                     NULL};
     if (!(cluster->broker = s_spawn (argv, log))) {
         return -1;
@@ -165,7 +170,7 @@ bench_cluster_start (bench_cluster_t *cluster, const char *bin_dir,
         cluster->dir[0] = '\0';
         return -1;
     }
-    int rc = s_start_broker (cluster, bin_dir);
+    int rc = s_start_broker (cluster, bin_dir, workers->fsync);
     for (size_t i = 0; rc == 0 && i < workers->count && i < CLUSTER_MAX_WORKERS;
          i++) {
         rc = s_start_worker (cluster, bin_dir, workers, i);
@@ -213,11 +218,32 @@ s_stop_all (bench_cluster_t *cluster)
     s_reap (&cluster->broker, clock_mono_ms () + CLUSTER_STOP_MS);
 }
 
+/* Removes the broker's journal folder (its segments and lock). */
+static void
+s_remove_journal (bench_cluster_t *cluster)
+{
+    char path[400], file[700];
+    snprintf (path, sizeof path, "%s/journal", cluster->dir);
+    DIR *dir = opendir (path);
+    struct dirent *entry;
+    while (dir && (entry = readdir (dir))) {
+        if (entry->d_name[0] != '.') {
+            snprintf (file, sizeof file, "%s/%s", path, entry->d_name);
+            remove (file);
+        }
+    }
+    if (dir) {
+        closedir (dir);
+    }
+    rmdir (path);
+}
+
 /* Removes the temp dir's known files and the dir itself. */
 static void
 s_remove_dir (bench_cluster_t *cluster)
 {
     char path[400];
+    s_remove_journal (cluster);
     snprintf (path, sizeof path, "%s/endpoints", cluster->dir);
     remove (path);
     snprintf (path, sizeof path, "%s/broker.log", cluster->dir);

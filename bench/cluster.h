@@ -24,6 +24,8 @@ typedef struct {
     size_t count;      /* how many workers */
     size_t threads;    /* pool threads each */
     size_t prefetch;   /* jobs each holds beyond one per thread */
+    const char *fsync; /* broker journal mode (always, batch, never), or
+                          NULL: no journal */
 } bench_workers_t;
 
 /* Starts zjob-broker (from bin_dir) on ephemeral loopback ports with

@@ -32,6 +32,7 @@ typedef struct {
     uint64_t size;                           /* --size, payload bytes */
     int64_t count, window, workers, threads; /* --count ... --threads */
     int64_t prefetch;                        /* --prefetch */
+    const char *fsync;                       /* --fsync, or NULL */
     uint64_t deadline_ms;                    /* --deadline */
 } s_options_t;
 
@@ -71,6 +72,9 @@ s_usage (FILE *stream)
              "  --workers N       --spawn: workers (2)\n"
              "  --threads T       --spawn: threads per worker (2)\n"
              "  --prefetch P      --spawn: worker --prefetch (0)\n"
+             "  --fsync MODE      --spawn: broker journal (always, batch, "
+             "never);\n"
+             "                    without it the broker keeps no journal\n"
              "  --mode M          throughput | latency (one job at a time)\n"
              "  --deadline DUR    give up after DUR (5m)\n"
              "  --json            print the report as JSON\n"
@@ -92,19 +96,28 @@ enum {
     OPT_MODE,
     OPT_DEADLINE,
     OPT_JSON,
+    OPT_FSYNC,
     OPT_HELP,
     OPT_VERSION
 };
 
-static const client_flag_t s_flags[] = {
-    {"broker", 'b', true, OPT_BROKER},  {"spawn", 0, false, OPT_SPAWN},
-    {"bin-dir", 0, true, OPT_BIN_DIR},  {"queue", 0, true, OPT_QUEUE},
-    {"size", 0, true, OPT_SIZE},        {"count", 0, true, OPT_COUNT},
-    {"window", 0, true, OPT_WINDOW},    {"workers", 0, true, OPT_WORKERS},
-    {"threads", 0, true, OPT_THREADS},  {"prefetch", 0, true, OPT_PREFETCH},
-    {"mode", 0, true, OPT_MODE},        {"deadline", 0, true, OPT_DEADLINE},
-    {"json", 0, false, OPT_JSON},       {"help", 'h', false, OPT_HELP},
-    {"version", 0, false, OPT_VERSION}, {NULL, 0, false, 0}};
+static const client_flag_t s_flags[] = {{"broker", 'b', true, OPT_BROKER},
+                                        {"spawn", 0, false, OPT_SPAWN},
+                                        {"bin-dir", 0, true, OPT_BIN_DIR},
+                                        {"queue", 0, true, OPT_QUEUE},
+                                        {"size", 0, true, OPT_SIZE},
+                                        {"count", 0, true, OPT_COUNT},
+                                        {"window", 0, true, OPT_WINDOW},
+                                        {"workers", 0, true, OPT_WORKERS},
+                                        {"threads", 0, true, OPT_THREADS},
+                                        {"prefetch", 0, true, OPT_PREFETCH},
+                                        {"mode", 0, true, OPT_MODE},
+                                        {"deadline", 0, true, OPT_DEADLINE},
+                                        {"json", 0, false, OPT_JSON},
+                                        {"fsync", 0, true, OPT_FSYNC},
+                                        {"help", 'h', false, OPT_HELP},
+                                        {"version", 0, false, OPT_VERSION},
+                                        {NULL, 0, false, 0}};
 
 /* Applies one option; returns 0 or -1 for a bad value. */
 static int
@@ -123,6 +136,13 @@ s_option (s_options_t *options, int id, const char *value)
         case OPT_QUEUE:
             options->queue = value;
             return 0;
+        case OPT_FSYNC:
+            options->fsync = value;
+            return strcmp (value, "always") == 0 ||
+                           strcmp (value, "batch") == 0 ||
+                           strcmp (value, "never") == 0
+                       ? 0
+                       : -1;
         case OPT_JSON:
             options->json = true;
             return 0;
@@ -426,7 +446,8 @@ main (int argc, char **argv)
     bench_workers_t workers = {.queue = options.queue,
                                .count = (size_t) options.workers,
                                .threads = (size_t) options.threads,
-                               .prefetch = (size_t) options.prefetch};
+                               .prefetch = (size_t) options.prefetch,
+                               .fsync = options.fsync};
     if (options.spawn &&
         (!bin_dir || bench_cluster_start (&cluster, bin_dir, &workers) != 0)) {
         return CLI_EXIT_USAGE;
