@@ -251,6 +251,31 @@ broker_send_durable (broker_t *self, zsock_t *sock, zframe_t *peer,
     return 0;
 }
 
+/* Drops the worker at peer after the held message body could not be sent
+ * to it; when body is a Dispatch its jobs are the ones that never got
+ * there. */
+static void
+s_worker_unreachable (broker_t *self, zframe_t *peer, zframe_t *body)
+{
+    Zjob__Envelope *env =
+        body ? zjob__envelope__unpack (NULL, zframe_size (body),
+                                       zframe_data (body))
+             : NULL;
+    size_t count = 0;
+    uint64_t *ids = NULL;
+    if (env && env->body_case == ZJOB__ENVELOPE__BODY_DISPATCH &&
+        (ids = calloc (env->dispatch->n_jobs + 1, sizeof *ids))) {
+        for (; count < env->dispatch->n_jobs; count++) {
+            ids[count] = env->dispatch->jobs[count]->id;
+        }
+    }
+    broker_worker_unreachable (self, peer, ids, count);
+    free (ids);
+    if (env) {
+        zjob__envelope__free_unpacked (env, NULL);
+    }
+}
+
 /* Sends one held message. A worker that cannot be reached any more is
  * dropped as lost. */
 static void
@@ -262,7 +287,7 @@ s_outbox_send (broker_t *self, outbox_msg_t *msg)
         rc = zframe_send (&msg->body, msg->sock, 0);
     }
     if (rc != 0 && msg->sock == self->workers && peer) {
-        broker_worker_unreachable (self, peer);
+        s_worker_unreachable (self, peer, msg->body);
     }
     zframe_destroy (&peer);
     zframe_destroy (&msg->peer);
@@ -468,7 +493,8 @@ broker_new (const broker_config_t *config)
     self->pick = calloc (config->limits.max_batch, sizeof *self->pick);
     if (!self->jobs || !self->timers || !self->queues || !self->keys ||
         !self->worker_index || !self->client_index || !self->pick ||
-        broker_persist_open (self) != 0 || s_start (self) != 0) {
+        broker_persist_open (self) != 0 || s_start (self) != 0 ||
+        broker_persist_start (self) != 0) {
         broker_destroy (&self);
     }
     return self;

@@ -216,8 +216,11 @@ broker_handler_fn broker_on_submit, broker_on_wait, broker_on_status,
 broker_handler_fn broker_on_register, broker_on_credit, broker_on_done,
     broker_on_drain, broker_on_goodbye, broker_on_worker_heartbeat;
 
-/* Drops the worker at peer, if registered, after a failed send. */
-void broker_worker_unreachable (broker_t *self, zframe_t *peer);
+/* Drops the worker at peer, if registered, after a failed send: the jobs
+ * in unsent[0, count) never reached it and go back in line as they were;
+ * the others it held count as lost with it. */
+void broker_worker_unreachable (broker_t *self, zframe_t *peer,
+                                const uint64_t *unsent, size_t count);
 
 /* Returns the registered worker for peer, or NULL. */
 worker_t *broker_worker_find (broker_t *self, zframe_t *peer);
@@ -236,9 +239,13 @@ void broker_workers_clear (broker_t *self);
 
 /* ---- persist.c ---- */
 
-/* Opens the journal (when configured), replays it and starts appending.
+/* Opens the journal (when configured) and replays it.
  * Returns 0, or -1 after logging. */
 int broker_persist_open (broker_t *self);
+
+/* Opens a fresh segment for appends (after the sockets are bound, so a
+ * broker that cannot bind leaves no segment behind). Returns 0 or -1. */
+int broker_persist_start (broker_t *self);
 
 /* Appends job's current state (its full record the first time). */
 void broker_persist_job (broker_t *self, job_t *job);

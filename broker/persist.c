@@ -388,13 +388,22 @@ broker_persist_open (broker_t *self)
     if (rc == 0) {
         self->stats.recovered = jobtable_size (self->jobs);
         s_log_replay (self, &found, &replay, clock_mono_ms () - started);
-        rc = journal_start (self->journal);
-    }
-    if (rc == 0) {
-        s_append_next_id (self);
-        journal_commit (self->journal);
     }
     return rc;
+}
+
+int
+broker_persist_start (broker_t *self)
+{
+    if (!self->journal) {
+        return 0;
+    }
+    if (journal_start (self->journal) != 0) {
+        return -1;
+    }
+    s_append_next_id (self);
+    journal_commit (self->journal);
+    return 0;
 }
 
 /* ---- compaction ---- */

@@ -251,13 +251,23 @@ broker_on_register (broker_t *self, zframe_t *peer, Zjob__Envelope *env)
 }
 
 void
-broker_worker_unreachable (broker_t *self, zframe_t *peer)
+broker_worker_unreachable (broker_t *self, zframe_t *peer,
+                           const uint64_t *unsent, size_t count)
 {
     worker_t *worker = broker_worker_find (self, peer);
-    if (worker) {
-        LOG_WARN ("worker_lost", "worker=%s reason=unreachable", worker->name);
-        s_worker_remove (self, worker, false);
+    if (!worker) {
+        return;
     }
+    LOG_WARN ("worker_lost", "worker=%s reason=unreachable running=%u",
+              worker->name, worker->running);
+    for (size_t i = 0; i < count; i++) {
+        job_t *job = jobtable_find (self->jobs, unsent[i]);
+        if (job && job->worker == worker && job->held) {
+            broker_job_orphan (self, job, false); /* it never got there */
+        }
+    }
+    /* the connection is gone: what it was running was lost with it */
+    s_worker_remove (self, worker, true);
 }
 
 void
@@ -438,9 +448,13 @@ s_dispatch_worker (broker_t *self, worker_t *worker, uint64_t now_ms)
                                    ZJOB__STATE__STATE_RUNNING);
         }
         if (s_dispatch_send (self, worker, self->pick, count, now_ms) != 0) {
-            LOG_WARN ("worker_lost", "worker=%s reason=unreachable",
-                      worker->name);
-            s_worker_remove (self, worker, false);
+            uint64_t *ids = calloc (count, sizeof *ids);
+            for (size_t i = 0; ids && i < count; i++) {
+                ids[i] = self->pick[i]->id;
+            }
+            broker_worker_unreachable (self, worker->routing_id, ids,
+                                       ids ? count : 0);
+            free (ids);
             return false;
         }
     }
