@@ -68,6 +68,8 @@ struct worker_t {
                                last Register: it knows this worker */
     uint64_t register_ms;   /* when the last Register went out */
     uint64_t instance;      /* random, this process: see Register */
+    uint64_t peer_instance; /* the broker process's instance, from its
+                               first Heartbeat after our last Register */
     bool draining;          /* Drain sent; no new jobs */
     bool cancelled_rest;    /* drain grace over; running jobs cancelled */
     uint64_t drain_end_ms;  /* end of the drain grace */
@@ -389,6 +391,7 @@ s_register (worker_t *self)
     env.register_ = &reg;
     s_send (self, &env);
     self->accepted = false;
+    self->peer_instance = 0; /* learned again from the next Heartbeat */
     self->register_ms = clock_mono_ms ();
     free (caps);
     free (refs);
@@ -571,6 +574,27 @@ s_on_error (worker_t *self, const Zjob__Error *error)
     return 0;
 }
 
+/* Notes the broker's instance from its Heartbeat. Another value than the
+ * one learned since our last Register means the broker process changed
+ * under the same endpoint (restarted): the new one may know the jobs from
+ * its journal but not this worker, so register again at once, naming the
+ * jobs held and re-sending every unacknowledged outcome. */
+static void
+s_on_heartbeat (worker_t *self, const Zjob__Heartbeat *beat)
+{
+    if (beat->instance == 0 || beat->instance == self->peer_instance) {
+        return;
+    }
+    if (self->peer_instance == 0) {
+        self->peer_instance = beat->instance;
+        return;
+    }
+    LOG_INFO ("broker_restarted", "broker=%s resend=%zu", self->broker,
+              self->unacked_count);
+    s_register (self);
+    self->peer_instance = beat->instance;
+}
+
 /* Handles one decoded message; returns -1 when the worker must stop. */
 static int
 s_on_envelope (worker_t *self, const Zjob__Envelope *env)
@@ -588,6 +612,7 @@ s_on_envelope (worker_t *self, const Zjob__Envelope *env)
         case ZJOB__ENVELOPE__BODY_ERROR:
             return s_on_error (self, env->error);
         case ZJOB__ENVELOPE__BODY_HEARTBEAT:
+            s_on_heartbeat (self, env->heartbeat);
             break;
         default:
             /* Not answered: the broker takes no Error from workers. */
