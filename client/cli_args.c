@@ -123,6 +123,7 @@ client_exit_code (zjob_err_t err)
         case ZJOB_ETIMEDOUT:
         case ZJOB_EVERSION:
         case ZJOB_EPROTO:
+        case ZJOB_EBUSY:
             return CLI_EXIT_UNREACHABLE;
         default:
             return CLI_EXIT_JOB;

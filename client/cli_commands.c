@@ -264,6 +264,11 @@ s_submit_run (zjob_client_t *client, s_submit_args_t *args)
     if (err != ZJOB_OK) {
         return client_cli_fail (client, "submit", err);
     }
+    if (job_err == ZJOB_EBUSY) {
+        fprintf (stderr, "zjob: submit: broker busy: %s\n",
+                 zjob_client_error (client));
+        return CLI_EXIT_UNREACHABLE;
+    }
     if (job_err != ZJOB_OK) {
         fprintf (stderr, "zjob: submit refused: %s (%s)\n",
                  zjob_strerror (job_err), zjob_client_error (client));
@@ -512,10 +517,15 @@ s_status_one (const zjob_info_t *info, void *arg)
         printf ("%-20s %-10s %7s %-16s %-16s %s\n", "ID", "STATE", "ATTEMPT",
                 "QUEUE", "WORKER", "ERROR");
     }
-    printf ("%-20llu %-10s %7u %-16s %-16s %s\n", (unsigned long long) info->id,
+    printf ("%-20llu %-10s %7u %-16s %-16s %s", (unsigned long long) info->id,
             zjob_state_name (info->state), info->attempt,
             *info->queue ? info->queue : "-",
             *info->worker ? info->worker : "-", info->error);
+    if (info->failures || info->lost) {
+        printf ("%s(failures %u, worker lost %u)", *info->error ? " " : "",
+                info->failures, info->lost);
+    }
+    printf ("\n");
 }
 
 static int
@@ -664,6 +674,10 @@ const client_command_t client_commands[] = {
     {"workers", client_cmd_workers, "[--json]", "list connected workers"},
     {"queues", client_cmd_queues, "[--json]", "list queues and their counts"},
     {"stats", client_cmd_stats, "[--json]", "print the broker's counters"},
+    {"dead", client_cmd_dead, "[--queue Q] [--limit N] [--json]",
+     "list dead jobs (out of attempts or killed their workers)"},
+    {"retry", client_cmd_retry, "ID... | [--queue Q] --all",
+     "put dead jobs back in line, attempts reset"},
     {NULL, NULL, NULL, NULL}};
 
 const client_command_t *

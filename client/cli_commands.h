@@ -27,6 +27,10 @@ int client_cmd_workers (const char *endpoint, int argc, char **argv);
 int client_cmd_queues (const char *endpoint, int argc, char **argv);
 int client_cmd_stats (const char *endpoint, int argc, char **argv);
 
+/* Commands implemented in cli_dead.c. */
+int client_cmd_dead (const char *endpoint, int argc, char **argv);
+int client_cmd_retry (const char *endpoint, int argc, char **argv);
+
 /* Shared by the command files: opens a client, or prints why not and
  * returns NULL. */
 zjob_client_t *client_cli_connect (const char *endpoint);

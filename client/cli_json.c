@@ -57,6 +57,12 @@ client_json_info (const zjob_info_t *info)
         (json_int_t) info->created_ms, "started_ms",
         (json_int_t) info->started_ms, "finished_ms",
         (json_int_t) info->finished_ms);
+    if (object) {
+        json_object_set_new (object, "failures",
+                             json_integer ((json_int_t) info->failures));
+        json_object_set_new (object, "lost",
+                             json_integer ((json_int_t) info->lost));
+    }
     if (object && info->result_omitted) {
         json_object_set_new (object, "result_omitted", json_true ());
     } else if (object && info->state == ZJOB_STATE_SUCCEEDED) {
@@ -110,7 +116,13 @@ client_json_stats (const zjob_stats_t *stats)
                   {"clients_rejected", stats->clients_rejected},
                   {"stale_results", stats->stale_results},
                   {"worker_lost", stats->worker_lost},
-                  {"results_kept", stats->results_kept}};
+                  {"results_kept", stats->results_kept},
+                  {"dead_kept", stats->dead_kept},
+                  {"rejected_busy", stats->rejected_busy},
+                  {"journal_bytes", stats->journal_bytes},
+                  {"journal_syncs", stats->journal_syncs},
+                  {"memory_bytes", stats->memory_bytes},
+                  {"recovered", stats->recovered}};
     json_t *object = json_object ();
     for (size_t i = 0; object && i < sizeof fields / sizeof fields[0]; i++) {
         json_object_set_new (object, fields[i].key,

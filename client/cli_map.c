@@ -2,24 +2,33 @@
  * buffer; see cli_map.h.
  *
  * Design notes: every input line gets a slot in the reorder buffer before
- * its job is sent, so the window bounds both the jobs in flight and the
- * results held. A batch's req_id maps to its first line; an accepted job's
- * id maps to its line. A result that overtakes its ack (possible when the
- * broker dispatches before it acknowledges) is kept aside until the ack
- * names its line. */
+ * its job is sent, so the window bounds the jobs in flight, the payloads
+ * kept and the results held. Each line's payload and idempotency key stay
+ * in its slot until the broker accepts the job: a job refused with "busy"
+ * is sent again, with the same key, after a backoff (50 ms doubling to
+ * 1 s, with jitter), and no new line is sent meanwhile. A batch's req_id
+ * maps to the list of its lines; an accepted job's id maps to its line.
+ * A result that overtakes its ack (possible when the broker dispatches
+ * before it acknowledges) is kept aside until the ack names its line.
+ * Broker restarts are the library's business: it sends unacknowledged
+ * batches again and waits again for accepted jobs, delivering each result
+ * once. */
 #include "client/cli_map.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/backoff.h"
 #include "client/cli_args.h"
 #include "client/idmap.h"
 #include "client/reorder.h"
 #include "common/clock.h"
 
-#define MAP_POLL_MS     100
-#define MAP_PROGRESS_MS 100
+#define MAP_POLL_MS       100
+#define MAP_PROGRESS_MS   100
+#define MAP_BUSY_FIRST_MS 50
+#define MAP_BUSY_MAX_MS   1000
 
 /* A result that arrived before its job's ack. */
 typedef struct s_early {
@@ -31,13 +40,33 @@ typedef struct s_early {
     struct s_early *next; /* next early result */
 } s_early_t;
 
+/* A line's job until the broker accepts it. */
+typedef struct {
+    char *payload;          /* owned: the job's payload, NULL once accepted */
+    size_t len;             /* bytes in payload */
+    char key[ZJOB_KEY_LEN]; /* its idempotency key, the same on every send */
+} s_slot_t;
+
+/* The lines of one Submit, in the order of its jobs. */
+typedef struct {
+    size_t count;    /* jobs in the Submit */
+    size_t acked;    /* acks seen so far */
+    uint64_t line[]; /* line of each job */
+} s_batch_t;
+
 typedef struct {
     zjob_client_t *client;
     const client_map_options_t *options;
-    client_reorder_t *reorder; /* lines in flight, in input order */
-    client_idmap_t *lines;     /* job id -> line */
-    client_idmap_t *batches;   /* req_id -> first line of the batch */
-    s_early_t *early;          /* results that overtook their acks */
+    client_reorder_t *reorder;      /* lines in flight, in input order */
+    client_idmap_t *lines;          /* job id -> line */
+    client_idmap_t *batches;        /* req_id -> s_batch_t * */
+    s_slot_t *slots;                /* per line in flight: line % window */
+    uint64_t *retry;                /* ring of lines refused as busy */
+    size_t retry_head, retry_count; /* the ring's oldest entry, its size */
+    client_backoff_t backoff;       /* delay before sending busy lines again */
+    uint64_t retry_at_ms;           /* monotonic: when to send them */
+    bool busy_seen, accepted; /* in the last poll: busy acks, accepted ones */
+    s_early_t *early;         /* results that overtook their acks */
     FILE *in, *out, *err;
     char *buffer;                  /* getline buffer */
     size_t buffer_cap;             /* bytes allocated in buffer */
@@ -115,43 +144,89 @@ s_take_early (s_map_t *map, uint64_t id, uint64_t line)
  * even when the last line added is as large as a payload may be. */
 #define MAP_BATCH_BYTES (8u << 20)
 
-/* A batch's entry in map->batches: first line and job count packed. */
-#define MAP_BATCH_BITS 16
+/* The slot of line. */
+static s_slot_t *
+s_slot (s_map_t *map, uint64_t line)
+{
+    return &map->slots[line % map->options->window];
+}
 
+/* Frees the payload of line: its job was accepted or its line is done. */
+static void
+s_slot_clear (s_map_t *map, uint64_t line)
+{
+    s_slot_t *slot = s_slot (map, line);
+    free (slot->payload);
+    slot->payload = NULL;
+}
+
+/* Queues line to be sent again after the backoff. */
+static void
+s_retry_push (s_map_t *map, uint64_t line)
+{
+    size_t window = map->options->window;
+    map->retry[(map->retry_head + map->retry_count++) % window] = line;
+    map->busy_seen = true;
+}
+
+/* Fails line without a result, with reason. */
+static void
+s_fail_line (s_map_t *map, uint64_t line, const char *reason)
+{
+    s_slot_clear (map, line);
+    s_complete (map, line, 0, true, "", 0, reason);
+}
+
+/* Answers one job of a batch: accepted, busy (try later) or refused. */
 static void
 s_on_ack (s_map_t *map, const zjob_event_t *event)
 {
-    uint64_t packed;
-    if (!client_idmap_take (map->batches, event->req_id, &packed)) {
+    uint64_t value;
+    if (!client_idmap_take (map->batches, event->req_id, &value)) {
         return;
     }
-    uint64_t count = packed & ((1u << MAP_BATCH_BITS) - 1);
-    uint64_t line = (packed >> MAP_BATCH_BITS) + event->index;
-    if (event->index + 1 < count) {
-        client_idmap_put (map->batches, event->req_id, packed);
+    s_batch_t *batch = (s_batch_t *) (uintptr_t) value;
+    uint64_t line =
+        event->index < batch->count ? batch->line[event->index] : UINT64_MAX;
+    if (++batch->acked < batch->count) {
+        client_idmap_put (map->batches, event->req_id, value);
+    } else {
+        free (batch);
     }
-    if (event->err != ZJOB_OK) {
-        s_complete (map, line, 0, true, "", 0, event->error);
-    } else if (!s_take_early (map, event->id, line) &&
-               client_idmap_put (map->lines, event->id, line) != 0) {
-        map->broken = true;
+    if (line == UINT64_MAX) {
+        return;
+    }
+    if (event->err == ZJOB_EBUSY) {
+        s_retry_push (map, line);
+    } else if (event->err != ZJOB_OK) {
+        s_fail_line (map, line, event->error);
+    } else {
+        map->accepted = true;
+        s_slot_clear (map, line);
+        if (!s_take_early (map, event->id, line) &&
+            client_idmap_put (map->lines, event->id, line) != 0) {
+            map->broken = true;
+        }
     }
 }
 
-/* A whole batch was refused: every line of it fails with the reason. */
+/* A whole batch was refused: busy lines go again later, others fail. */
 static void
 s_on_error (s_map_t *map, const zjob_event_t *event)
 {
-    uint64_t packed;
-    if (!client_idmap_take (map->batches, event->req_id, &packed)) {
+    uint64_t value;
+    if (!client_idmap_take (map->batches, event->req_id, &value)) {
         return;
     }
-    uint64_t count = packed & ((1u << MAP_BATCH_BITS) - 1);
-    uint64_t first = packed >> MAP_BATCH_BITS;
-    for (uint64_t line = first; line < first + count; line++) {
-        client_reorder_complete (map->reorder, line, 0, true, "", 0,
-                                 event->error);
+    s_batch_t *batch = (s_batch_t *) (uintptr_t) value;
+    for (size_t i = batch->acked; i < batch->count; i++) {
+        if (event->err == ZJOB_EBUSY) {
+            s_retry_push (map, batch->line[i]);
+        } else {
+            s_fail_line (map, batch->line[i], event->error);
+        }
     }
+    free (batch);
 }
 
 static void
@@ -174,23 +249,35 @@ s_on_event (const zjob_event_t *event, void *arg)
     }
 }
 
-/* Submits count jobs for the consecutive lines from first on, then frees
- * their payloads. Returns ZJOB_OK or the submit's error. */
+/* Submits the jobs of lines[0, count) (payloads and keys from their
+ * slots) as one batch. Returns ZJOB_OK or the submit's error. */
 static zjob_err_t
-s_submit_batch (s_map_t *map, zjob_spec_t *specs, char **lines, size_t count,
-                uint64_t first)
+s_submit_lines (s_map_t *map, const uint64_t *lines, size_t count,
+                zjob_spec_t *specs)
 {
-    zjob_err_t err = ZJOB_OK;
-    uint64_t req_id;
-    if (count > 0 && !map->broken &&
-        (err = zjob_submit_async (map->client, specs, count, &req_id)) ==
-            ZJOB_OK) {
-        client_idmap_put (map->batches, req_id,
-                          first << MAP_BATCH_BITS | count);
+    if (count == 0 || map->broken) {
+        return ZJOB_OK;
     }
+    s_batch_t *batch = malloc (sizeof *batch + count * sizeof (uint64_t));
+    if (!batch) {
+        map->broken = true;
+        return ZJOB_OK;
+    }
+    *batch = (s_batch_t){.count = count};
     for (size_t i = 0; i < count; i++) {
-        free (lines[i]);
-        lines[i] = NULL;
+        s_slot_t *slot = s_slot (map, lines[i]);
+        batch->line[i] = lines[i];
+        specs[i] = map->options->base;
+        specs[i].payload = slot->payload;
+        specs[i].payload_len = slot->len;
+        specs[i].key = slot->key;
+    }
+    uint64_t req_id;
+    zjob_err_t err = zjob_submit_async (map->client, specs, count, &req_id);
+    if (err != ZJOB_OK ||
+        client_idmap_put (map->batches, req_id, (uintptr_t) batch) != 0) {
+        free (batch);
+        map->broken = map->broken || err == ZJOB_OK;
     }
     return err;
 }
@@ -258,11 +345,11 @@ s_line_payload (s_map_t *map, uint64_t line, size_t len, char **payload,
  * submits them as one batch. Returns ZJOB_OK (also at end of input) or the
  * submit's error. */
 static zjob_err_t
-s_fill_batch (s_map_t *map, size_t room, zjob_spec_t *specs, char **lines)
+s_fill_batch (s_map_t *map, size_t room, zjob_spec_t *specs, uint64_t *lines)
 {
     size_t count = 0;
     size_t bytes = 0;
-    uint64_t first = 0, line;
+    uint64_t line;
     while (count < room && !map->eof && bytes < MAP_BATCH_BYTES) {
         ssize_t len = getline (&map->buffer, &map->buffer_cap, map->in);
         if (len < 0) {
@@ -277,37 +364,58 @@ s_fill_batch (s_map_t *map, size_t room, zjob_spec_t *specs, char **lines)
             map->broken = true;
             break;
         }
-        if (count > 0 && line != first + count) {
-            /* A line failed without a job: batches hold consecutive lines. */
-            zjob_err_t err = s_submit_batch (map, specs, lines, count, first);
-            count = 0;
-            if (err != ZJOB_OK) {
-                return err;
-            }
-        }
-        size_t payload_len;
-        if (!s_line_payload (map, line, (size_t) len, &lines[count],
-                             &payload_len)) {
+        s_slot_t *slot = s_slot (map, line);
+        s_slot_clear (map, line);
+        if (!s_line_payload (map, line, (size_t) len, &slot->payload,
+                             &slot->len)) {
             continue;
         }
-        first = count == 0 ? line : first;
-        specs[count] = map->options->base;
-        specs[count].payload = lines[count];
-        specs[count++].payload_len = payload_len;
-        bytes += payload_len;
+        zjob_client_new_key (map->client, slot->key, sizeof slot->key);
+        lines[count++] = line;
+        bytes += slot->len;
     }
-    return s_submit_batch (map, specs, lines, count, first);
+    return s_submit_lines (map, lines, count, specs);
 }
 
-/* Submits batches while the window has room and input lasts. */
+/* Sends the lines refused as busy again, once their backoff is over.
+ * Returns ZJOB_OK or the submit's error. */
+static zjob_err_t
+s_fill_retries (s_map_t *map, zjob_spec_t *specs, uint64_t *lines)
+{
+    zjob_err_t err = ZJOB_OK;
+    size_t window = map->options->window;
+    if (clock_mono_ms () < map->retry_at_ms) {
+        return ZJOB_OK;
+    }
+    while (err == ZJOB_OK && map->retry_count > 0) {
+        size_t count = 0;
+        size_t bytes = 0;
+        while (count < map->options->batch && map->retry_count > 0 &&
+               bytes < MAP_BATCH_BYTES) {
+            lines[count] = map->retry[map->retry_head];
+            bytes += s_slot (map, lines[count++])->len;
+            map->retry_head = (map->retry_head + 1) % window;
+            map->retry_count--;
+        }
+        err = s_submit_lines (map, lines, count, specs);
+    }
+    return err;
+}
+
+/* Submits batches while the window has room and input lasts; while busy
+ * lines wait for their backoff, nothing new is sent. */
 static zjob_err_t
 s_fill (s_map_t *map)
 {
     const client_map_options_t *options = map->options;
     zjob_spec_t *specs = calloc (options->batch, sizeof *specs);
-    char **lines = calloc (options->batch, sizeof *lines);
+    uint64_t *lines = calloc (options->batch, sizeof *lines);
     zjob_err_t err = (specs && lines) ? ZJOB_OK : ZJOB_ENOMEM;
-    while (err == ZJOB_OK && !map->eof && !map->broken) {
+    if (err == ZJOB_OK && map->retry_count > 0) {
+        err = s_fill_retries (map, specs, lines);
+    }
+    while (err == ZJOB_OK && map->retry_count == 0 && !map->eof &&
+           !map->broken) {
         size_t room = options->window - client_reorder_in_flight (map->reorder);
         if (room == 0) {
             break;
@@ -368,6 +476,33 @@ s_progress (s_map_t *map, bool final)
     fflush (map->err);
 }
 
+/* After a poll: busy acks push the next retry further off, acceptances
+ * alone start the backoff over. */
+static void
+s_backoff_update (s_map_t *map)
+{
+    if (map->busy_seen) {
+        uint64_t random = ((uint64_t) rand () << 31) ^ (uint64_t) rand ();
+        map->retry_at_ms =
+            clock_mono_ms () + client_backoff_step (&map->backoff, random);
+    } else if (map->accepted) {
+        client_backoff_reset (&map->backoff);
+    }
+    map->busy_seen = false;
+    map->accepted = false;
+}
+
+/* How long the next poll may wait: until busy lines are due at most. */
+static int
+s_poll_ms (const s_map_t *map)
+{
+    uint64_t now = clock_mono_ms ();
+    if (map->retry_count == 0 || map->retry_at_ms >= now + MAP_POLL_MS) {
+        return MAP_POLL_MS;
+    }
+    return map->retry_at_ms > now ? (int) (map->retry_at_ms - now) : 0;
+}
+
 /* The main loop: fill the window, poll, write what is in order. */
 static zjob_err_t
 s_loop (s_map_t *map)
@@ -377,8 +512,10 @@ s_loop (s_map_t *map)
            !(map->eof && client_reorder_in_flight (map->reorder) == 0)) {
         err = s_fill (map);
         if (err == ZJOB_OK && client_reorder_in_flight (map->reorder) > 0) {
-            err = zjob_client_poll (map->client, MAP_POLL_MS, s_on_event, map);
+            err = zjob_client_poll (map->client, s_poll_ms (map), s_on_event,
+                                    map);
         }
+        s_backoff_update (map);
         s_flush (map);
         s_progress (map, false);
     }
@@ -395,6 +532,18 @@ s_map_free (s_map_t *map)
         free (map->early);
         map->early = next;
     }
+    uint64_t req_id, value;
+    size_t cursor = 0;
+    while (map->batches && client_idmap_next (map->batches, &cursor, &req_id)) {
+        client_idmap_take (map->batches, req_id, &value);
+        free ((s_batch_t *) (uintptr_t) value);
+        cursor = 0; /* the map changed: start over */
+    }
+    for (size_t i = 0; map->slots && i < map->options->window; i++) {
+        free (map->slots[i].payload);
+    }
+    free (map->slots);
+    free (map->retry);
     client_reorder_destroy (&map->reorder);
     client_idmap_destroy (&map->lines);
     client_idmap_destroy (&map->batches);
@@ -410,9 +559,13 @@ client_map_run (zjob_client_t *client, const client_map_options_t *options,
     map.reorder = client_reorder_new (options->window);
     map.lines = client_idmap_new (options->window);
     map.batches = client_idmap_new (options->window);
+    map.slots = calloc (options->window, sizeof *map.slots);
+    map.retry = calloc (options->window, sizeof *map.retry);
+    client_backoff_init (&map.backoff, MAP_BUSY_FIRST_MS, MAP_BUSY_MAX_MS);
+    srand ((unsigned) clock_mono_ms ());
     map.started_ms = clock_mono_ms ();
     zjob_err_t rc = ZJOB_ENOMEM;
-    if (map.reorder && map.lines && map.batches) {
+    if (map.reorder && map.lines && map.batches && map.slots && map.retry) {
         rc = s_loop (&map);
     }
     s_progress (&map, true);

@@ -13,7 +13,7 @@ struct client_idmap {
     s_entry_t *slots;   /* mask + 1 slots */
     size_t mask;        /* slot count - 1 (a power of two less one) */
     size_t size;        /* keys held */
-    size_t max_entries; /* keys allowed */
+    size_t max_entries; /* keys allowed; 0: no limit (the map grows) */
 };
 
 /* Mixes the key's bits (ids are sequential) into a slot index. */
@@ -55,10 +55,39 @@ client_idmap_destroy (client_idmap_t **map)
     }
 }
 
+/* Doubles the slots of a growing map once it is half full. Returns 0, or
+ * -1 when out of memory (the map is left as it was). */
+static int
+s_grow (client_idmap_t *map)
+{
+    size_t count = map->mask + 1;
+    if (map->max_entries != 0 || map->size + 1 <= count / 2) {
+        return 0;
+    }
+    s_entry_t *old = map->slots;
+    s_entry_t *slots = calloc (count * 2, sizeof *slots);
+    if (!slots) {
+        return -1;
+    }
+    map->slots = slots;
+    map->mask = count * 2 - 1;
+    for (size_t i = 0; i < count; i++) {
+        if (old[i].key) {
+            size_t j = s_slot (map, old[i].key);
+            while (slots[j].key) {
+                j = (j + 1) & map->mask;
+            }
+            slots[j] = old[i];
+        }
+    }
+    free (old);
+    return 0;
+}
+
 int
 client_idmap_put (client_idmap_t *map, uint64_t key, uint64_t value)
 {
-    if (key == 0) {
+    if (key == 0 || s_grow (map) != 0) {
         return -1;
     }
     size_t i = s_slot (map, key);
@@ -66,7 +95,7 @@ client_idmap_put (client_idmap_t *map, uint64_t key, uint64_t value)
         i = (i + 1) & map->mask;
     }
     if (!map->slots[i].key) {
-        if (map->size >= map->max_entries) {
+        if (map->max_entries && map->size >= map->max_entries) {
             return -1;
         }
         map->size++;
@@ -111,6 +140,33 @@ client_idmap_take (client_idmap_t *map, uint64_t key, uint64_t *value)
     map->size--;
     s_shift_back (map, i);
     return true;
+}
+
+bool
+client_idmap_has (const client_idmap_t *map, uint64_t key)
+{
+    if (key == 0) {
+        return false;
+    }
+    size_t i = s_slot (map, key);
+    while (map->slots[i].key && map->slots[i].key != key) {
+        i = (i + 1) & map->mask;
+    }
+    return map->slots[i].key != 0;
+}
+
+bool
+client_idmap_next (const client_idmap_t *map, size_t *cursor, uint64_t *key)
+{
+    for (size_t i = *cursor; i <= map->mask; i++) {
+        if (map->slots[i].key) {
+            *key = map->slots[i].key;
+            *cursor = i + 1;
+            return true;
+        }
+    }
+    *cursor = map->mask + 1;
+    return false;
 }
 
 size_t

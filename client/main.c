@@ -23,13 +23,16 @@ s_help (FILE *stream)
         fprintf (stream, "  %-8s %s\n", command->name, command->summary);
     }
     fprintf (stream,
-             "\nDurations read like 250ms, 30s, 5m.\n\n"
+             "\nDurations read like 250ms, 30s, 5m.\n"
+             "A broker that goes silent after answering (a restart) is "
+             "waited for up to\n$ZJOB_DOWN_TIMEOUT (default 60s); "
+             "requests and waits are then sent again.\n\n"
              "Exit codes:\n"
              "  0  success\n"
              "  1  a job failed (failed, cancelled, timed_out, dead), was\n"
              "     refused, is unknown or is not finished\n"
              "  2  usage or configuration error\n"
-             "  3  broker unreachable or timed out\n");
+             "  3  broker unreachable, timed out, or busy (try later)\n");
 }
 
 /* Reads the global options before the command; returns the index of the

@@ -1,9 +1,20 @@
 /* libzjob: the pipelined path. Submits go out without waiting; acks and
  * results come back through zjob_client_poll as events.
  *
- * The client counts what it still expects (acks of sent batches, results
+ * The client tracks what it still expects (acks of sent batches, results
  * of accepted jobs) so that polling can tell a quiet broker from a dead one:
- * only while something is expected does it heartbeat and apply liveness. */
+ * only while something is expected does it heartbeat and apply liveness.
+ *
+ * Riding through a broker restart: each batch is kept encoded until its
+ * SubmitReply, and the ids of accepted jobs whose result is due are kept
+ * in client->awaited. When the client epoch moves (a new broker instance,
+ * or answers after silence), every kept batch is sent again as it was
+ * (same req_id and keys, so the broker returns the jobs it has) and Wait
+ * goes out for every awaited id. Copies of results that this can bring
+ * are dropped: a result is delivered when its id is awaited, or when a
+ * batch is unacknowledged and the id was not delivered recently (a result
+ * may overtake its ack; its id goes to client->early so that the ack does
+ * not wait for it again). */
 #include "client/client_internal.h"
 
 #include <stdlib.h>
@@ -15,9 +26,11 @@
 /* Messages delivered per poll at most, so one poll call always returns. */
 #define ASYNC_DRAIN_MAX 1024
 
-/* Remembers an outstanding batch; false when out of memory. */
+/* Remembers an outstanding batch, taking packed; false when out of
+ * memory (packed is then the caller's still). */
 static bool
-s_batch_push (zjob_client_t *client, uint64_t req_id, size_t count)
+s_batch_push (zjob_client_t *client, uint64_t req_id, size_t count,
+              uint8_t *packed, size_t packed_len)
 {
     if (client->n_batches == client->cap_batches) {
         size_t cap = client->cap_batches ? client->cap_batches * 2 : 16;
@@ -28,9 +41,26 @@ s_batch_push (zjob_client_t *client, uint64_t req_id, size_t count)
         client->batches = grown;
         client->cap_batches = cap;
     }
-    client->batches[client->n_batches++] = (client_batch_t){
-        .req_id = req_id, .count = count, .sent_ms = clock_mono_ms ()};
+    client->batches[client->n_batches++] =
+        (client_batch_t){.req_id = req_id,
+                         .count = count,
+                         .sent_ms = clock_mono_ms (),
+                         .packed = packed,
+                         .packed_len = packed_len};
     return true;
+}
+
+/* Sends packed bytes as one message; returns ZJOB_OK or
+ * ZJOB_EUNREACHABLE. */
+static zjob_err_t
+s_send_packed (zjob_client_t *client, const uint8_t *packed, size_t len)
+{
+    if (zmq_send (zsock_resolve (client->dealer), packed, len, ZMQ_DONTWAIT) <
+        0) {
+        return client_fail (client, ZJOB_EUNREACHABLE, "cannot send to %s: %s",
+                            client->endpoint, zmq_strerror (zmq_errno ()));
+    }
+    return ZJOB_OK;
 }
 
 /* Forgets the batch req_id; returns its job count, 0 when unknown. */
@@ -40,12 +70,57 @@ s_batch_pop (zjob_client_t *client, uint64_t req_id)
     for (size_t i = 0; i < client->n_batches; i++) {
         if (client->batches[i].req_id == req_id) {
             size_t count = client->batches[i].count;
+            free (client->batches[i].packed);
             client->batches[i] = client->batches[--client->n_batches];
             client->pending_acks -= count;
             return count;
         }
     }
     return 0;
+}
+
+/* Encodes a Submit of specs[0, n) with notify set into a new buffer;
+ * returns ZJOB_OK with *packed (caller frees) and *len, or an error. */
+static zjob_err_t
+s_pack_submit (zjob_client_t *client, const zjob_spec_t *specs, size_t n,
+               uint64_t req_id, uint8_t **packed, size_t *len)
+{
+    Zjob__JobSpec *wire = calloc (n, sizeof *wire);
+    Zjob__JobSpec **ptrs = calloc (n, sizeof *ptrs);
+    char *keys = calloc (n, ZJOB_KEY_LEN);
+    zjob_err_t err = (wire && ptrs && keys) ? ZJOB_OK : ZJOB_ENOMEM;
+    for (size_t i = 0; err == ZJOB_OK && i < n; i++) {
+        err = client_spec_to_wire (client, &specs[i], &wire[i],
+                                   keys + i * ZJOB_KEY_LEN);
+        ptrs[i] = &wire[i];
+    }
+    Zjob__Submit submit = ZJOB__SUBMIT__INIT;
+    submit.req_id = req_id;
+    submit.n_jobs = n;
+    submit.jobs = ptrs;
+    submit.notify = true;
+    Zjob__Envelope env = ZJOB__ENVELOPE__INIT;
+    env.major = ZJOB_PROTO_MAJOR;
+    env.minor = ZJOB_PROTO_MINOR;
+    env.body_case = ZJOB__ENVELOPE__BODY_SUBMIT;
+    env.submit = &submit;
+    *len = err == ZJOB_OK ? zjob__envelope__get_packed_size (&env) : 0;
+    if (err == ZJOB_OK && *len > client->limits.max_message) {
+        err = client_fail (client, ZJOB_ETOOLARGE,
+                           "a batch of %zu jobs is %zu bytes, over the "
+                           "message limit of %zu",
+                           n, *len, client->limits.max_message);
+    }
+    if (err == ZJOB_OK && !(*packed = malloc (*len ? *len : 1))) {
+        err = ZJOB_ENOMEM;
+    }
+    if (err == ZJOB_OK) {
+        zjob__envelope__pack (&env, *packed);
+    }
+    free (keys);
+    free (ptrs);
+    free (wire);
+    return err;
 }
 
 zjob_err_t
@@ -55,44 +130,24 @@ zjob_submit_async (zjob_client_t *client, const zjob_spec_t *specs, size_t n,
     if (!client || !specs || n == 0 || n > client->limits.max_batch) {
         return ZJOB_EINVAL;
     }
-    Zjob__JobSpec *wire = calloc (n, sizeof *wire);
-    Zjob__JobSpec **ptrs = calloc (n, sizeof *ptrs);
-    zjob_err_t err = (wire && ptrs) ? ZJOB_OK : ZJOB_ENOMEM;
-    for (size_t i = 0; err == ZJOB_OK && i < n; i++) {
-        err = client_spec_to_wire (client, &specs[i], &wire[i]);
-        ptrs[i] = &wire[i];
+    uint64_t req_id = client_req_id (client);
+    uint8_t *packed = NULL;
+    size_t len = 0;
+    zjob_err_t err = s_pack_submit (client, specs, n, req_id, &packed, &len);
+    if (err == ZJOB_OK && (err = s_send_packed (client, packed, len)) == 0 &&
+        !s_batch_push (client, req_id, n, packed, len)) {
+        err = ZJOB_ENOMEM; /* sent but not tracked: its acks are ignored */
     }
-    Zjob__Submit submit = ZJOB__SUBMIT__INIT;
-    submit.req_id = client_req_id (client);
-    submit.n_jobs = n;
-    submit.jobs = ptrs;
-    submit.notify = true;
-    Zjob__Envelope env = ZJOB__ENVELOPE__INIT;
-    env.body_case = ZJOB__ENVELOPE__BODY_SUBMIT;
-    env.submit = &submit;
-    size_t size = err == ZJOB_OK ? zjob__envelope__get_packed_size (&env) : 0;
-    if (err == ZJOB_OK && size > client->limits.max_message) {
-        err = client_fail (client, ZJOB_ETOOLARGE,
-                           "a batch of %zu jobs is %zu bytes, over the "
-                           "message limit of %zu",
-                           n, size, client->limits.max_message);
+    if (err != ZJOB_OK) {
+        free (packed);
+        return err;
     }
-    if (err == ZJOB_OK && !s_batch_push (client, submit.req_id, n)) {
-        err = ZJOB_ENOMEM;
+    client_expect (client);
+    client->pending_acks += n;
+    if (req_id_out) {
+        *req_id_out = req_id;
     }
-    if (err == ZJOB_OK && (err = client_send (client, &env)) != ZJOB_OK) {
-        client->n_batches--;
-    }
-    if (err == ZJOB_OK) {
-        client_expect (client);
-        client->pending_acks += n;
-        if (req_id_out) {
-            *req_id_out = submit.req_id;
-        }
-    }
-    free (ptrs);
-    free (wire);
-    return err;
+    return ZJOB_OK;
 }
 
 /* Delivers one ACK event per job of a SubmitReply. */
@@ -114,27 +169,58 @@ s_deliver_acks (zjob_client_t *client, const Zjob__SubmitReply *reply,
         if (event.err == ZJOB_OK && event.id == 0) {
             event.err = ZJOB_EPROTO;
         }
-        if (event.err == ZJOB_OK) {
-            client->pending_results++;
-        } else {
+        uint64_t unused;
+        if (event.err != ZJOB_OK) {
             event.id = 0;
+        } else if (!client_idmap_take (client->early, event.id, &unused)) {
+            client_idmap_put (client->awaited, event.id, 0);
         }
         fn (&event, arg);
     }
 }
 
-/* Delivers one RESULT event per job of a Results message. */
+/* Remembers id as delivered, forgetting the oldest beyond the ring. */
+static void
+s_recent_add (zjob_client_t *client, uint64_t id)
+{
+    uint64_t *slot = &client->recent_ring[client->recent_next];
+    uint64_t unused;
+    if (*slot) {
+        client_idmap_take (client->recent, *slot, &unused);
+    }
+    *slot = id;
+    client_idmap_put (client->recent, id, 0);
+    client->recent_next = (client->recent_next + 1) % CLIENT_RECENT_MAX;
+}
+
+/* Decides whether the result of id is delivered (see the notes on top). */
+static bool
+s_result_wanted (zjob_client_t *client, uint64_t id)
+{
+    uint64_t unused;
+    bool wanted = client_idmap_take (client->awaited, id, &unused);
+    if (!wanted && client->n_batches > 0 &&
+        !client_idmap_has (client->recent, id)) {
+        wanted = client_idmap_put (client->early, id, 0) == 0;
+    }
+    if (wanted) {
+        s_recent_add (client, id);
+    }
+    return wanted;
+}
+
+/* Delivers one RESULT event per wanted job of a Results message. */
 static void
 s_deliver_results (zjob_client_t *client, const Zjob__Results *results,
                    zjob_event_fn *fn, void *arg)
 {
     for (size_t i = 0; i < results->n_jobs; i++) {
+        if (!s_result_wanted (client, results->jobs[i]->id)) {
+            continue;
+        }
         zjob_info_t info;
         client_info_from_wire (results->jobs[i], &info);
         zjob_event_t event = {.type = ZJOB_EVENT_RESULT, .info = &info};
-        if (client->pending_results > 0) {
-            client->pending_results--;
-        }
         fn (&event, arg);
     }
 }
@@ -168,7 +254,7 @@ s_wait_idle (zjob_client_t *client, int timeout_ms, Zjob__Envelope **env)
     if (timeout_ms != 0) {
         zmq_poll (&item, 1, timeout_ms < 0 ? -1 : timeout_ms);
     }
-    return client_recv (client, 0, env);
+    return client_recv (client, 0, false, env);
 }
 
 /* Fails with ZJOB_ETIMEDOUT when a batch has waited too long for its ack:
@@ -178,6 +264,10 @@ s_check_acks (zjob_client_t *client)
 {
     uint64_t limit_ms = (uint64_t) client->timeout_ms * ZJOB_ACK_TIMEOUT_FACTOR;
     uint64_t now_ms = clock_mono_ms ();
+    for (size_t i = 0; client->down && i < client->n_batches; i++) {
+        client->batches[i].sent_ms = now_ms; /* the broker's fault, not the
+                                                batch's: wait for it */
+    }
     for (size_t i = 0; i < client->n_batches; i++) {
         if (now_ms - client->batches[i].sent_ms > limit_ms) {
             return client_fail (client, ZJOB_ETIMEDOUT,
@@ -189,6 +279,45 @@ s_check_acks (zjob_client_t *client)
         }
     }
     return ZJOB_OK;
+}
+
+/* Sends again what a restarted (or returning) broker may not have: every
+ * unacknowledged batch as it was, and Wait for every awaited id. */
+static zjob_err_t
+s_resume (zjob_client_t *client)
+{
+    client->async_epoch = client->epoch;
+    uint64_t now_ms = clock_mono_ms ();
+    zjob_err_t err = ZJOB_OK;
+    for (size_t i = 0; err == ZJOB_OK && i < client->n_batches; i++) {
+        client_batch_t *batch = &client->batches[i];
+        batch->sent_ms = now_ms;
+        err = s_send_packed (client, batch->packed, batch->packed_len);
+    }
+    size_t n = client_idmap_size (client->awaited);
+    uint64_t *ids = malloc ((n ? n : 1) * sizeof *ids);
+    size_t cursor = 0, count = 0;
+    while (ids && count < n &&
+           client_idmap_next (client->awaited, &cursor, &ids[count])) {
+        count++;
+    }
+    if (err == ZJOB_OK) {
+        err = ids ? client_send_waits (client, ids, count) : ZJOB_ENOMEM;
+    }
+    free (ids);
+    return err;
+}
+
+/* Receives one message before deadline_ms, resuming the async work first
+ * when the broker restarted or came back. */
+static zjob_err_t
+s_recv (zjob_client_t *client, uint64_t deadline_ms, Zjob__Envelope **env)
+{
+    zjob_err_t err = client_recv (client, deadline_ms, false, env);
+    if (err == ZJOB_OK && client->epoch != client->async_epoch) {
+        err = s_resume (client);
+    }
+    return err;
 }
 
 zjob_err_t
@@ -204,14 +333,14 @@ zjob_client_poll (zjob_client_t *client, int timeout_ms, zjob_event_fn *fn,
         uint64_t deadline = timeout_ms < 0
                                 ? UINT64_MAX
                                 : clock_mono_ms () + (uint64_t) timeout_ms;
-        err = client_recv (client, deadline, &env);
+        err = s_recv (client, deadline, &env);
     } else {
         err = s_wait_idle (client, timeout_ms, &env);
     }
     for (int count = 0; err == ZJOB_OK && count < ASYNC_DRAIN_MAX; count++) {
         s_deliver (client, env, fn, arg);
         codec_free (&env);
-        err = client_recv (client, 0, &env);
+        err = s_recv (client, 0, &env);
     }
     codec_free (&env);
     return err == ZJOB_ETIMEDOUT ? s_check_acks (client) : err;

@@ -57,9 +57,11 @@ s_submit_batch (zjob_client_t *client, const zjob_spec_t *specs, size_t count,
 {
     Zjob__JobSpec *wire = calloc (count, sizeof *wire);
     Zjob__JobSpec **ptrs = calloc (count, sizeof *ptrs);
-    zjob_err_t err = (wire && ptrs) ? ZJOB_OK : ZJOB_ENOMEM;
+    char *keys = calloc (count, ZJOB_KEY_LEN);
+    zjob_err_t err = (wire && ptrs && keys) ? ZJOB_OK : ZJOB_ENOMEM;
     for (size_t i = 0; err == ZJOB_OK && i < count; i++) {
-        err = client_spec_to_wire (client, &specs[i], &wire[i]);
+        err = client_spec_to_wire (client, &specs[i], &wire[i],
+                                   keys + i * ZJOB_KEY_LEN);
         ptrs[i] = &wire[i];
     }
     Zjob__Submit submit = ZJOB__SUBMIT__INIT;
@@ -70,6 +72,8 @@ s_submit_batch (zjob_client_t *client, const zjob_spec_t *specs, size_t count,
     env.body_case = ZJOB__ENVELOPE__BODY_SUBMIT;
     env.submit = &submit;
 
+    /* client_request sends the same envelope again when needed: same
+     * req_id, same keys. */
     Zjob__Envelope *reply = NULL;
     if (err == ZJOB_OK) {
         err = client_request (client, &env, submit.req_id, &reply);
@@ -83,6 +87,7 @@ s_submit_batch (zjob_client_t *client, const zjob_spec_t *specs, size_t count,
             s_take_acks (client, reply->submit_reply, count, ids_out, errs_out);
     }
     codec_free (&reply);
+    free (keys);
     free (ptrs);
     free (wire);
     return err;
@@ -169,29 +174,23 @@ s_waitset_take (s_waitset_t *set, uint64_t id)
     return true;
 }
 
-/* Sends Wait for the set's ids in batches. */
+/* Sends Wait for the ids of the set not reported yet. */
 static zjob_err_t
 s_send_waits (zjob_client_t *client, const s_waitset_t *set)
 {
-    for (size_t start = 0; start < set->count;
-         start += client->limits.max_batch) {
-        size_t count = set->count - start;
-        if (count > client->limits.max_batch) {
-            count = client->limits.max_batch;
-        }
-        Zjob__Wait wait = ZJOB__WAIT__INIT;
-        wait.req_id = client_req_id (client);
-        wait.n_ids = count;
-        wait.ids = set->ids + start;
-        Zjob__Envelope env = ZJOB__ENVELOPE__INIT;
-        env.body_case = ZJOB__ENVELOPE__BODY_WAIT;
-        env.wait = &wait;
-        zjob_err_t err = client_send (client, &env);
-        if (err != ZJOB_OK) {
-            return err;
+    uint64_t *left = malloc ((set->left ? set->left : 1) * sizeof *left);
+    if (!left) {
+        return ZJOB_ENOMEM;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < set->count; i++) {
+        if (!set->done[i]) {
+            left[n++] = set->ids[i];
         }
     }
-    return ZJOB_OK;
+    zjob_err_t err = client_send_waits (client, left, n);
+    free (left);
+    return err;
 }
 
 /* Reports the awaited jobs of one message; an Error ends the wait. */
@@ -233,10 +232,15 @@ zjob_wait (zjob_client_t *client, const uint64_t *ids, size_t n,
     uint64_t deadline =
         timeout_ms < 0 ? UINT64_MAX : clock_mono_ms () + (uint64_t) timeout_ms;
     zjob_err_t err = s_send_waits (client, &set);
+    uint64_t epoch = client->epoch;
     client_expect (client);
     while (err == ZJOB_OK && set.left > 0) {
         Zjob__Envelope *env = NULL;
-        err = client_recv (client, deadline, &env);
+        err = client_recv (client, deadline, timeout_ms >= 0, &env);
+        if (err == ZJOB_OK && client->epoch != epoch) {
+            epoch = client->epoch; /* a new broker knows no waiters */
+            err = s_send_waits (client, &set);
+        }
         if (err == ZJOB_OK) {
             err = s_wait_handle (client, &set, env, fn, arg);
         }
@@ -348,23 +352,88 @@ zjob_cancel (zjob_client_t *client, const uint64_t *ids, size_t n,
     return s_ids_batches (client, true, ids, n, fn, arg);
 }
 
+/* Sends admin (its req_id is set here) and returns its AdminReply in
+ * *reply. */
+static zjob_err_t
+s_admin_send (zjob_client_t *client, Zjob__Admin *admin, Zjob__Envelope **reply)
+{
+    admin->req_id = client_req_id (client);
+    Zjob__Envelope env = ZJOB__ENVELOPE__INIT;
+    env.body_case = ZJOB__ENVELOPE__BODY_ADMIN;
+    env.admin = admin;
+    zjob_err_t err = client_request (client, &env, admin->req_id, reply);
+    if (err == ZJOB_OK &&
+        (*reply)->body_case != ZJOB__ENVELOPE__BODY_ADMIN_REPLY) {
+        codec_free (reply);
+        err = client_fail (client, ZJOB_EPROTO, "unexpected reply to Admin");
+    }
+    return err;
+}
+
 /* Sends Admin{what} and returns its AdminReply in *reply. */
 static zjob_err_t
 s_admin (zjob_client_t *client, Zjob__Admin__What what, Zjob__Envelope **reply)
 {
     client->error[0] = '\0';
     Zjob__Admin admin = ZJOB__ADMIN__INIT;
-    admin.req_id = client_req_id (client);
     admin.what = what;
-    Zjob__Envelope env = ZJOB__ENVELOPE__INIT;
-    env.body_case = ZJOB__ENVELOPE__BODY_ADMIN;
-    env.admin = &admin;
-    zjob_err_t err = client_request (client, &env, admin.req_id, reply);
-    if (err == ZJOB_OK &&
-        (*reply)->body_case != ZJOB__ENVELOPE__BODY_ADMIN_REPLY) {
-        codec_free (reply);
-        err = client_fail (client, ZJOB_EPROTO, "unexpected reply to Admin");
+    return s_admin_send (client, &admin, reply);
+}
+
+/* Sends admin and calls fn with each job of its reply. */
+static zjob_err_t
+s_admin_jobs (zjob_client_t *client, Zjob__Admin *admin, zjob_info_fn *fn,
+              void *arg)
+{
+    Zjob__Envelope *reply = NULL;
+    zjob_err_t err = s_admin_send (client, admin, &reply);
+    for (size_t i = 0; err == ZJOB_OK && i < reply->admin_reply->n_jobs; i++) {
+        zjob_info_t info;
+        client_info_from_wire (reply->admin_reply->jobs[i], &info);
+        fn (&info, arg);
     }
+    codec_free (&reply);
+    return err;
+}
+
+zjob_err_t
+zjob_dead_list (zjob_client_t *client, const char *queue, uint32_t limit,
+                zjob_info_fn *fn, void *arg)
+{
+    if (!client || !fn) {
+        return ZJOB_EINVAL;
+    }
+    client->error[0] = '\0';
+    Zjob__Admin admin = ZJOB__ADMIN__INIT;
+    admin.what = ZJOB__ADMIN__WHAT__DEAD;
+    admin.queue = (char *) (queue ? queue : "");
+    admin.limit = limit;
+    return s_admin_jobs (client, &admin, fn, arg);
+}
+
+zjob_err_t
+zjob_dead_retry (zjob_client_t *client, const char *queue, const uint64_t *ids,
+                 size_t n, zjob_info_fn *fn, void *arg)
+{
+    if (!client || !fn || (n && !ids)) {
+        return ZJOB_EINVAL;
+    }
+    client->error[0] = '\0';
+    Zjob__Admin admin = ZJOB__ADMIN__INIT;
+    admin.what = ZJOB__ADMIN__WHAT__RETRY;
+    admin.queue = (char *) (queue ? queue : "");
+    zjob_err_t err = ZJOB_OK;
+    size_t start = 0;
+    do {
+        size_t count = n - start;
+        if (count > client->limits.max_batch) {
+            count = client->limits.max_batch;
+        }
+        admin.n_ids = count;
+        admin.ids = ids ? (uint64_t *) ids + start : NULL;
+        err = s_admin_jobs (client, &admin, fn, arg);
+        start += count;
+    } while (err == ZJOB_OK && start < n);
     return err;
 }
 
@@ -437,7 +506,13 @@ zjob_stats (zjob_client_t *client, zjob_stats_t *stats)
                                 .clients_rejected = wire->clients_rejected,
                                 .stale_results = wire->stale_results,
                                 .worker_lost = wire->worker_lost,
-                                .results_kept = wire->results_kept};
+                                .results_kept = wire->results_kept,
+                                .dead_kept = wire->dead_kept,
+                                .rejected_busy = wire->rejected_busy,
+                                .journal_bytes = wire->journal_bytes,
+                                .journal_syncs = wire->journal_syncs,
+                                .memory_bytes = wire->memory_bytes,
+                                .recovered = wire->recovered};
     }
     codec_free (&reply);
     return err;

@@ -3,17 +3,47 @@
 #include "client/client_internal.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "common/clock.h"
+#include "common/units.h"
 
-#define CLIENT_TIMEOUT_MS   10000
-#define CLIENT_HEARTBEAT_MS 1000
-#define CLIENT_LIVENESS     3
+#define CLIENT_TIMEOUT_MS      10000
+#define CLIENT_HEARTBEAT_MS    1000
+#define CLIENT_LIVENESS        3
+#define CLIENT_DOWN_TIMEOUT_MS 60000
+
+/* The down timeout: $ZJOB_DOWN_TIMEOUT when it is a valid duration. */
+static int64_t
+s_down_timeout_default (void)
+{
+    const char *text = getenv ("ZJOB_DOWN_TIMEOUT");
+    uint64_t ms;
+    if (text && duration_parse (text, &ms) == 0 && ms > 0 && ms < INT64_MAX) {
+        return (int64_t) ms;
+    }
+    return CLIENT_DOWN_TIMEOUT_MS;
+}
+
+/* Allocates what the pipelined path tracks; false when out of memory. */
+static bool
+s_async_init (zjob_client_t *client)
+{
+    client->awaited = client_idmap_new (0);
+    client->early = client_idmap_new (0);
+    client->recent = client_idmap_new (CLIENT_RECENT_MAX);
+    client->recent_ring = calloc (CLIENT_RECENT_MAX, sizeof (uint64_t));
+    return client->awaited && client->early && client->recent &&
+           client->recent_ring;
+}
 
 zjob_client_t *
 zjob_client_new (const char *endpoint)
@@ -34,7 +64,7 @@ zjob_client_new (const char *endpoint)
     zsys_handler_set (NULL);
     client->dealer = zsock_new (ZMQ_DEALER);
     codec_limits_default (&client->limits);
-    if (!client->dealer) {
+    if (!client->dealer || !s_async_init (client)) {
         zjob_client_destroy (&client);
         errno = ENOMEM;
         return NULL;
@@ -48,6 +78,8 @@ zjob_client_new (const char *endpoint)
     client->timeout_ms = CLIENT_TIMEOUT_MS;
     client->heartbeat_ms = CLIENT_HEARTBEAT_MS;
     client->liveness = CLIENT_LIVENESS;
+    client->down_timeout_ms = s_down_timeout_default ();
+    client->session = client_random ();
     return client;
 }
 
@@ -55,8 +87,16 @@ void
 zjob_client_destroy (zjob_client_t **client)
 {
     if (client && *client) {
-        zsock_destroy (&(*client)->dealer);
-        free ((*client)->batches);
+        zjob_client_t *self = *client;
+        zsock_destroy (&self->dealer);
+        for (size_t i = 0; i < self->n_batches; i++) {
+            free (self->batches[i].packed);
+        }
+        client_idmap_destroy (&self->awaited);
+        client_idmap_destroy (&self->early);
+        client_idmap_destroy (&self->recent);
+        free (self->recent_ring);
+        free (self->batches);
         free ((*client)->endpoint);
         free (*client);
         *client = NULL;
@@ -80,6 +120,48 @@ zjob_client_set_heartbeat (zjob_client_t *client, int interval_ms, int liveness)
     }
 }
 
+void
+zjob_client_set_down_timeout (zjob_client_t *client, int64_t timeout_ms)
+{
+    if (timeout_ms > 0) {
+        client->down_timeout_ms = timeout_ms;
+    }
+}
+
+uint64_t
+client_random (void)
+{
+    uint64_t value;
+    if (getrandom (&value, sizeof value, 0) == (ssize_t) sizeof value) {
+        return value;
+    }
+    struct timespec now;
+    clock_gettime (CLOCK_REALTIME, &now);
+    value = (uint64_t) now.tv_nsec * 0x9e3779b97f4a7c15ULL;
+    return value ^ ((uint64_t) getpid () << 32) ^ (uint64_t) now.tv_sec;
+}
+
+int
+client_key_format (uint64_t session, uint64_t counter, char *buf, size_t len)
+{
+    int written =
+        snprintf (buf, len, "~%016" PRIx64 ":%" PRIx64, session, counter);
+    return written > 0 && (size_t) written < len && len >= ZJOB_KEY_LEN ? 0
+                                                                        : -1;
+}
+
+zjob_err_t
+zjob_client_new_key (zjob_client_t *client, char *buf, size_t len)
+{
+    if (!client || !buf ||
+        client_key_format (client->session, client->next_key + 1, buf, len) !=
+            0) {
+        return ZJOB_EINVAL;
+    }
+    client->next_key++;
+    return ZJOB_OK;
+}
+
 const char *
 zjob_client_endpoint (const zjob_client_t *client)
 {
@@ -95,7 +177,7 @@ zjob_client_error (const zjob_client_t *client)
 size_t
 zjob_client_pending (const zjob_client_t *client)
 {
-    return client->pending_acks + client->pending_results;
+    return client->pending_acks + client_idmap_size (client->awaited);
 }
 
 const char *
@@ -176,7 +258,7 @@ client_expect (zjob_client_t *client)
 {
     uint64_t now = clock_mono_ms ();
     uint64_t silence = (uint64_t) client->heartbeat_ms * client->liveness;
-    if (now - client->last_heard_ms > silence) {
+    if (!client->down && now - client->last_heard_ms > silence) {
         client->last_heard_ms = now;
     }
 }
@@ -205,6 +287,29 @@ s_ping_if_due (zjob_client_t *client, uint64_t now)
     client->last_ping_ms = now;
 }
 
+/* Notes what a message tells about the broker: a message after silence,
+ * or a Heartbeat from another broker instance, starts a new epoch. After
+ * silence the instance is learnt again, so one restart bumps it once. */
+static void
+s_note_heard (zjob_client_t *client, const Zjob__Envelope *env)
+{
+    bool restarted = client->down;
+    client->down = false;
+    if (restarted) {
+        client->instance = 0;
+    }
+    if (env->body_case == ZJOB__ENVELOPE__BODY_HEARTBEAT &&
+        env->heartbeat->instance != 0) {
+        restarted = restarted || (client->instance != 0 &&
+                                  client->instance != env->heartbeat->instance);
+        client->instance = env->heartbeat->instance;
+    }
+    if (restarted && client->heard) {
+        client->epoch++;
+    }
+    client->heard = true;
+}
+
 /* Reads one message; returns true with *out set when it is a valid
  * Envelope of exactly one frame. */
 static bool
@@ -231,6 +336,9 @@ s_read_one (zjob_client_t *client, Zjob__Envelope **out)
         more = zmq_msg_more (&msg);
         zmq_msg_close (&msg);
     }
+    if (*out) {
+        s_note_heard (client, *out);
+    }
     return *out != NULL;
 }
 
@@ -242,7 +350,7 @@ s_poll_wait (const zjob_client_t *client, uint64_t now, uint64_t deadline_ms)
     uint64_t next = client->last_ping_ms + (uint64_t) client->heartbeat_ms;
     uint64_t dead = client->last_heard_ms +
                     (uint64_t) client->heartbeat_ms * client->liveness;
-    if (dead < next) {
+    if (dead < next && dead > now) {
         next = dead;
     }
     if (deadline_ms < next) {
@@ -251,11 +359,35 @@ s_poll_wait (const zjob_client_t *client, uint64_t now, uint64_t deadline_ms)
     return next > now ? (long) (next - now) : 0;
 }
 
+/* Applies the silence rules at now: returns ZJOB_EUNREACHABLE when the
+ * wait must end, else ZJOB_OK (marking the broker down past liveness). */
+static zjob_err_t
+s_check_silence (zjob_client_t *client, uint64_t now, bool patient)
+{
+    uint64_t silent = now - client->last_heard_ms;
+    uint64_t liveness = (uint64_t) client->heartbeat_ms * client->liveness;
+    if (silent < liveness) {
+        return ZJOB_OK;
+    }
+    if (!client->heard) {
+        return client_fail (client, ZJOB_EUNREACHABLE,
+                            "broker at %s did not answer for %llu ms",
+                            client->endpoint, (unsigned long long) liveness);
+    }
+    client->down = true;
+    if (patient || silent < (uint64_t) client->down_timeout_ms) {
+        return ZJOB_OK;
+    }
+    return client_fail (client, ZJOB_EUNREACHABLE,
+                        "broker at %s silent for %llu ms (down timeout)",
+                        client->endpoint, (unsigned long long) silent);
+}
+
 zjob_err_t
-client_recv (zjob_client_t *client, uint64_t deadline_ms, Zjob__Envelope **out)
+client_recv (zjob_client_t *client, uint64_t deadline_ms, bool patient,
+             Zjob__Envelope **out)
 {
     *out = NULL;
-    uint64_t silence = (uint64_t) client->heartbeat_ms * client->liveness;
     zmq_pollitem_t item = {zsock_resolve (client->dealer), 0, ZMQ_POLLIN, 0};
     while (true) {
         if (s_read_one (client, out)) {
@@ -265,10 +397,9 @@ client_recv (zjob_client_t *client, uint64_t deadline_ms, Zjob__Envelope **out)
         if (now >= deadline_ms) {
             return client_fail (client, ZJOB_ETIMEDOUT, "timed out");
         }
-        if (now - client->last_heard_ms >= silence) {
-            return client_fail (client, ZJOB_EUNREACHABLE,
-                                "broker at %s did not answer for %llu ms",
-                                client->endpoint, (unsigned long long) silence);
+        zjob_err_t err = s_check_silence (client, now, patient);
+        if (err != ZJOB_OK) {
+            return err;
         }
         s_ping_if_due (client, now);
         if (zmq_poll (&item, 1, s_poll_wait (client, now, deadline_ms)) < 0 &&
@@ -291,20 +422,67 @@ s_error_reply (zjob_client_t *client, const Zjob__Error *error)
                         error->message ? error->message : "");
 }
 
+/* One request in flight: when to give up, when to send it again. */
+typedef struct {
+    Zjob__Envelope *envelope; /* the request, sent again as it is */
+    uint64_t epoch;           /* client epoch it was last sent under */
+    uint64_t deadline_ms;     /* no reply by then from a live broker: fail */
+    uint64_t resend_ms;       /* no reply by then: send once more */
+} s_request_t;
+
+/* Sends the request (again) and restarts its clocks. */
+static zjob_err_t
+s_request_send (zjob_client_t *client, s_request_t *request)
+{
+    uint64_t now = clock_mono_ms ();
+    request->epoch = client->epoch;
+    request->deadline_ms = now + (uint64_t) client->timeout_ms;
+    request->resend_ms = now + (uint64_t) client->timeout_ms / 2;
+    return client_send (client, request->envelope);
+}
+
+/* Handles a timeout of the request's wait: a broker presumed down gets
+ * more time (the down timeout bounds it), a lost message is sent once
+ * more. Returns ZJOB_OK to keep waiting or ZJOB_EUNREACHABLE. */
+static zjob_err_t
+s_request_late (zjob_client_t *client, s_request_t *request)
+{
+    uint64_t now = clock_mono_ms ();
+    if (client->down) {
+        request->deadline_ms = now + (uint64_t) client->timeout_ms;
+        request->resend_ms = request->deadline_ms;
+        return ZJOB_OK;
+    }
+    if (now < request->deadline_ms) {
+        request->resend_ms = request->deadline_ms;
+        client_send (client, request->envelope);
+        return ZJOB_OK;
+    }
+    return client_fail (client, ZJOB_EUNREACHABLE,
+                        "no reply from the broker at %s within %d ms",
+                        client->endpoint, client->timeout_ms);
+}
+
 zjob_err_t
 client_request (zjob_client_t *client, Zjob__Envelope *envelope,
                 uint64_t req_id, Zjob__Envelope **reply)
 {
     *reply = NULL;
-    zjob_err_t err = client_send (client, envelope);
-    uint64_t deadline = clock_mono_ms () + (uint64_t) client->timeout_ms;
+    s_request_t request = {.envelope = envelope};
+    zjob_err_t err = s_request_send (client, &request);
     client_expect (client);
     while (err == ZJOB_OK) {
         Zjob__Envelope *env = NULL;
-        if ((err = client_recv (client, deadline, &env)) != ZJOB_OK) {
-            break;
+        uint64_t until = request.resend_ms;
+        err = client_recv (client, until, false, &env);
+        if (err == ZJOB_ETIMEDOUT) {
+            err = s_request_late (client, &request);
+            continue;
         }
-        if (codec_request_id (env) != req_id) {
+        if (err == ZJOB_OK && client->epoch != request.epoch) {
+            err = s_request_send (client, &request);
+        }
+        if (err != ZJOB_OK || codec_request_id (env) != req_id) {
             codec_free (&env);
             continue;
         }
@@ -315,11 +493,6 @@ client_request (zjob_client_t *client, Zjob__Envelope *envelope,
         }
         *reply = env;
         return ZJOB_OK;
-    }
-    if (err == ZJOB_ETIMEDOUT) {
-        err = client_fail (client, ZJOB_EUNREACHABLE,
-                           "no reply from the broker at %s within %d ms",
-                           client->endpoint, client->timeout_ms);
     }
     return err;
 }
@@ -341,11 +514,13 @@ client_info_from_wire (const Zjob__JobInfo *wire, zjob_info_t *info)
     info->started_ms = wire->started_ms;
     info->finished_ms = wire->finished_ms;
     info->result_omitted = wire->result_omitted;
+    info->failures = wire->failures;
+    info->lost = wire->lost;
 }
 
 zjob_err_t
 client_spec_to_wire (zjob_client_t *client, const zjob_spec_t *spec,
-                     Zjob__JobSpec *wire)
+                     Zjob__JobSpec *wire, char *key_buf)
 {
     if (!spec->queue || !*spec->queue) {
         return client_fail (client, ZJOB_EINVAL, "empty queue name");
@@ -361,6 +536,34 @@ client_spec_to_wire (zjob_client_t *client, const zjob_spec_t *spec,
     wire->timeout_ms = spec->timeout_ms;
     wire->max_attempts = spec->max_attempts;
     wire->delay_ms = spec->delay_ms;
-    wire->key = (char *) (spec->key ? spec->key : "");
+    if (spec->key && *spec->key) {
+        wire->key = (char *) spec->key;
+    } else {
+        zjob_client_new_key (client, key_buf, ZJOB_KEY_LEN);
+        wire->key = key_buf;
+    }
+    return ZJOB_OK;
+}
+
+zjob_err_t
+client_send_waits (zjob_client_t *client, const uint64_t *ids, size_t n)
+{
+    for (size_t start = 0; start < n; start += client->limits.max_batch) {
+        size_t count = n - start;
+        if (count > client->limits.max_batch) {
+            count = client->limits.max_batch;
+        }
+        Zjob__Wait wait = ZJOB__WAIT__INIT;
+        wait.req_id = client_req_id (client);
+        wait.n_ids = count;
+        wait.ids = (uint64_t *) ids + start;
+        Zjob__Envelope env = ZJOB__ENVELOPE__INIT;
+        env.body_case = ZJOB__ENVELOPE__BODY_WAIT;
+        env.wait = &wait;
+        zjob_err_t err = client_send (client, &env);
+        if (err != ZJOB_OK) {
+            return err;
+        }
+    }
     return ZJOB_OK;
 }

@@ -35,6 +35,10 @@ extern "C" {
 /* Most jobs in one Submit message (the broker's default batch limit). */
 #define ZJOB_MAX_BATCH 10000
 
+/* Bytes an automatic idempotency key takes, its terminating NUL included
+ * (see zjob_client_new_key). */
+#define ZJOB_KEY_LEN 40
+
 typedef struct zjob_client zjob_client_t;
 
 /* Errors returned by every call. */
@@ -75,7 +79,10 @@ typedef struct {
     uint64_t timeout_ms;   /* deadline = acceptance + timeout; 0: none */
     uint32_t max_attempts; /* 0: the broker's default (1, no retry) */
     uint64_t delay_ms;     /* run no earlier than acceptance + delay */
-    const char *key;       /* idempotency key; NULL or "": none */
+    const char *key;       /* idempotency key (at most 255 bytes of UTF-8):
+                              a key the broker has seen returns the first
+                              job; NULL or "": the library makes one (see
+                              zjob_submit) */
 } zjob_spec_t;
 
 /* One job as the broker reports it. Pointers are borrowed: valid only
@@ -96,6 +103,8 @@ typedef struct {
     bool result_omitted;  /* zjob_status/zjob_cancel: the result was left
                              out to keep the reply within the message
                              limit; ask for this id alone to get it */
+    uint32_t failures;    /* attempts that ended failed */
+    uint32_t lost;        /* attempts that ended with their worker lost */
 } zjob_info_t;
 
 /* One worker as the broker sees it (zjob_workers). Borrowed pointers. */
@@ -138,6 +147,12 @@ typedef struct {
     uint64_t stale_results;    /* results from superseded attempts */
     uint64_t worker_lost;      /* attempts ended by a dead worker */
     uint64_t results_kept;     /* finished jobs still answerable */
+    uint64_t dead_kept;        /* jobs in the dead set */
+    uint64_t rejected_busy;    /* jobs refused by a queue or memory limit */
+    uint64_t journal_bytes;    /* size of the journal on disk */
+    uint64_t journal_syncs;    /* fsyncs since start */
+    uint64_t memory_bytes;     /* payload and result bytes held */
+    uint64_t recovered;        /* jobs read back from the journal at start */
 } zjob_stats_t;
 
 /* Called with each job a call reports; info is borrowed (see zjob_info_t). */
@@ -169,6 +184,25 @@ ZJOB_EXPORT void zjob_client_set_timeout (zjob_client_t *client,
 ZJOB_EXPORT void zjob_client_set_heartbeat (zjob_client_t *client,
                                             int interval_ms, int liveness);
 
+/* Sets how long a broker that has answered before may stay silent before
+ * a call gives up with ZJOB_EUNREACHABLE (default 60000 ms, or the
+ * duration in $ZJOB_DOWN_TIMEOUT such as "2m"). While it is silent the
+ * client keeps sending Heartbeats; when it answers again (restarted or
+ * not), the call sends its request, Waits and unacknowledged Submits again
+ * and carries on. A broker that never answered is given only liveness x
+ * interval. zjob_wait with a timeout waits for the broker up to that
+ * timeout instead. timeout_ms must be > 0. */
+ZJOB_EXPORT void zjob_client_set_down_timeout (zjob_client_t *client,
+                                               int64_t timeout_ms);
+
+/* Writes a fresh automatic idempotency key into buf (len bytes, at least
+ * ZJOB_KEY_LEN): "~", 16 hex digits of a random per-client session id,
+ * ":", a per-client counter in hex. Use it to submit a job again with the
+ * same key (for instance after ZJOB_EBUSY). Returns ZJOB_OK, or
+ * ZJOB_EINVAL when buf is too small. */
+ZJOB_EXPORT zjob_err_t zjob_client_new_key (zjob_client_t *client, char *buf,
+                                            size_t len);
+
 /* Returns the endpoint the client connects to (owned by the client). */
 ZJOB_EXPORT const char *zjob_client_endpoint (const zjob_client_t *client);
 
@@ -190,10 +224,15 @@ ZJOB_EXPORT bool zjob_state_is_final (zjob_state_t state);
 /* Submits n jobs, one round trip per ZJOB_MAX_BATCH of them. On ZJOB_OK
  * every job got an answer: ids_out[i] is the new id, or 0 when the broker
  * refused job i, with the reason in errs_out[i] (ZJOB_OK for accepted
- * jobs). errs_out may be NULL: then the first refused job makes the call
- * return its error (ids_out still filled for the others). Any other error
- * means the batches from the failing one on got no answer (their ids are 0;
- * earlier batches were accepted). ids_out must hold n entries. */
+ * jobs; ZJOB_EBUSY when a queue or memory limit was reached: try later).
+ * errs_out may be NULL: then the first refused job makes the call return
+ * its error (ids_out still filled for the others). Any other error means
+ * the batches from the failing one on got no answer (their ids are 0;
+ * earlier batches were accepted). ids_out must hold n entries.
+ * Every job without a key gets an automatic one, and a batch whose reply
+ * does not come (a lost message, a broker restart) is sent again with the
+ * same keys, so the broker returns the jobs it already has instead of
+ * making copies; see zjob_client_set_down_timeout for how long. */
 ZJOB_EXPORT zjob_err_t zjob_submit (zjob_client_t *client,
                                     const zjob_spec_t *specs, size_t n,
                                     uint64_t *ids_out, zjob_err_t *errs_out);
@@ -201,9 +240,12 @@ ZJOB_EXPORT zjob_err_t zjob_submit (zjob_client_t *client,
 /* Waits until each of the n jobs is final and calls fn once per distinct id
  * as it becomes final (in completion order). An unknown or expired id is
  * reported at once with state ZJOB_STATE_UNKNOWN. timeout_ms < 0 waits
- * without limit. Sends Heartbeats while waiting. Returns ZJOB_OK when every
+ * without limit. Sends Heartbeats while waiting; when the broker restarts
+ * or answers again after silence, the Waits for the ids not yet reported
+ * go again (copies of a result are dropped). Returns ZJOB_OK when every
  * id was reported, ZJOB_ETIMEDOUT when timeout_ms passed first (the others
- * were reported), ZJOB_EUNREACHABLE when the broker fell silent. */
+ * were reported), ZJOB_EUNREACHABLE when the broker stayed silent past the
+ * down timeout (only without timeout_ms). */
 ZJOB_EXPORT zjob_err_t zjob_wait (zjob_client_t *client, const uint64_t *ids,
                                   size_t n, int64_t timeout_ms,
                                   zjob_info_fn *fn, void *arg);
@@ -236,6 +278,22 @@ ZJOB_EXPORT zjob_err_t zjob_queues (zjob_client_t *client,
 /* Fills *stats with the broker's counters. */
 ZJOB_EXPORT zjob_err_t zjob_stats (zjob_client_t *client, zjob_stats_t *stats);
 
+/* Calls fn once per job in the dead set (newest first): of queue only,
+ * or of every queue when queue is NULL or ""; at most limit of them (0:
+ * the broker's choice). A broker without a dead set answers
+ * ZJOB_EREJECTED with its message in zjob_client_error. */
+ZJOB_EXPORT zjob_err_t zjob_dead_list (zjob_client_t *client, const char *queue,
+                                       uint32_t limit, zjob_info_fn *fn,
+                                       void *arg);
+
+/* Puts dead jobs back in line with their attempts reset and calls fn once
+ * per job put back, with its state after the retry. With n > 0 the jobs
+ * are ids[0, n) (an id that is not dead is simply not reported); with
+ * n == 0 every dead job of queue (NULL or "": of every queue). */
+ZJOB_EXPORT zjob_err_t zjob_dead_retry (zjob_client_t *client,
+                                        const char *queue, const uint64_t *ids,
+                                        size_t n, zjob_info_fn *fn, void *arg);
+
 /* ---- pipelined path ---- */
 
 /* An async batch unacknowledged for this many request timeouts is lost. */
@@ -262,21 +320,30 @@ typedef void (zjob_event_fn) (const zjob_event_t *event, void *arg);
 
 /* Sends one Submit of n jobs (1..ZJOB_MAX_BATCH) asking the broker to push
  * each job's final state, and returns without waiting. *req_id_out names
- * the batch in later ACK events. Returns ZJOB_EINVAL for a bad n or spec,
- * ZJOB_ETOOLARGE when the encoded batch exceeds the message limit (send
- * fewer jobs at a time), ZJOB_EUNREACHABLE when it could not be queued. */
+ * the batch in later ACK events. Jobs without a key get an automatic one.
+ * The client keeps the encoded batch until its acks arrive: when the
+ * broker restarts (or answers again after silence) zjob_client_poll sends
+ * it again as it was (same req_id, same keys) and sends Wait for every
+ * accepted job whose result is still due. A refused job's ACK carries
+ * ZJOB_EBUSY when a limit was reached: submit it again later (with the
+ * same key, see zjob_client_new_key). Returns ZJOB_EINVAL for a bad n or
+ * spec, ZJOB_ETOOLARGE when the encoded batch exceeds the message limit
+ * (send fewer jobs at a time), ZJOB_EUNREACHABLE when it could not be
+ * queued. */
 ZJOB_EXPORT zjob_err_t zjob_submit_async (zjob_client_t *client,
                                           const zjob_spec_t *specs, size_t n,
                                           uint64_t *req_id_out);
 
 /* Waits up to timeout_ms (0: do not wait, < 0: no limit) for messages from
  * the broker, then delivers every event that has arrived to fn, without
- * blocking further. While acks or results are outstanding it sends
- * Heartbeats and returns ZJOB_EUNREACHABLE when the broker is silent for
- * liveness x interval, and ZJOB_ETIMEDOUT when a batch has waited for its
- * ack longer than ZJOB_ACK_TIMEOUT_FACTOR request timeouts (a broker with
- * a smaller message limit drops an oversize batch without a word). Returns
- * ZJOB_OK otherwise (also when nothing arrived). */
+ * blocking further. Each result is delivered once, however many copies the
+ * broker sends. While acks or results are outstanding it sends Heartbeats
+ * and returns ZJOB_EUNREACHABLE when the broker is silent past the down
+ * timeout (liveness x interval if it never answered), and ZJOB_ETIMEDOUT
+ * when a batch has waited for its ack longer than ZJOB_ACK_TIMEOUT_FACTOR
+ * request timeouts while the broker answered (a broker with a smaller
+ * message limit drops an oversize batch without a word). Returns ZJOB_OK
+ * otherwise (also when nothing arrived). */
 ZJOB_EXPORT zjob_err_t zjob_client_poll (zjob_client_t *client, int timeout_ms,
                                          zjob_event_fn *fn, void *arg);
 

@@ -1,0 +1,101 @@
+# Blocking waits ride through a silent broker (SIGSTOP past the client's
+# liveness) and through a broker SIGKILL and restart on the same endpoints
+# and journal: `zjob submit --wait`, `zjob wait` and `zjob map` still
+# print every result once. The restart part needs the broker journal.
+source "$(dirname "$0")/lib.sh"
+
+fast=(--heartbeat 200ms --liveness 3)
+journal=(--journal "$TEST_DIR/journal" --fsync always)
+# The broker must come back on the same ports, so it binds ports picked
+# here, below the ephemeral range that `tcp://127.0.0.1:*` brokers of
+# other tests draw from (one of them could take a port freed by a kill).
+pick_port() {
+    local port
+    for _ in $(seq 100); do
+        port=$((20000 + RANDOM % 12000))
+        if ! ss -ltn | awk '{print $4}' | grep -q ":$port\$"; then
+            echo "$port"
+            return 0
+        fi
+    done
+    fail "no free port found"
+}
+clients_ep="tcp://127.0.0.1:$(pick_port)"
+workers_ep="tcp://127.0.0.1:$(pick_port)"
+
+# run_broker LOG: starts the broker on those ports with the journal; it
+# tries again for a few seconds while a port is still taken.
+run_broker() {
+    local log=$1
+    for _ in $(seq 20); do
+        rm -f "$TEST_DIR/endpoints"
+        "$BIN/zjob-broker" --clients "$clients_ep" --workers "$workers_ep" \
+            --endpoints-file "$TEST_DIR/endpoints" "${fast[@]}" \
+            "${journal[@]}" >>"$TEST_DIR/$log" 2>&1 &
+        BROKER_PID=$!
+        PIDS+=("$BROKER_PID")
+        for _ in $(seq 50); do
+            [ -s "$TEST_DIR/endpoints" ] && break
+            kill -0 "$BROKER_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        [ -s "$TEST_DIR/endpoints" ] && return 0
+        sleep 0.5
+    done
+    fail "broker did not start on $clients_ep and $workers_ep"
+}
+export ZJOB_BROKER=$clients_ep WORKER_EP=$workers_ep
+run_broker broker.log
+start_worker w1 "${fast[@]}" --threads 4 --queue sleep --queue echo
+wait_workers 1
+
+# 1. Silence: the broker stops for 5 s (the client's liveness is 3 s).
+timeout 60 "$ZJOB" submit sleep 1500 --wait >"$TEST_DIR/stop.out" \
+    2>"$TEST_DIR/stop.log" &
+submit_pid=$!
+ids=()
+for n in 1 2 3; do ids+=("$("$ZJOB" submit sleep "${n}00")"); done
+seq 1 300 >"$TEST_DIR/input"
+timeout 60 "$ZJOB" map echo "$TEST_DIR/input" >"$TEST_DIR/map-stop.out" \
+    2>"$TEST_DIR/map-stop.log" &
+map_pid=$!
+timeout 60 "$ZJOB" wait "${ids[@]}" >"$TEST_DIR/wait-stop.out" \
+    2>"$TEST_DIR/wait-stop.log" &
+wait_pid=$!
+sleep 0.3
+kill -STOP "$BROKER_PID"
+sleep 5
+kill -CONT "$BROKER_PID"
+wait "$submit_pid" || fail "submit --wait across a pause exited $?: \
+$(cat "$TEST_DIR/stop.log")"
+[ "$(cat "$TEST_DIR/stop.out")" = 1500 ] || fail "submit --wait printed \
+'$(cat "$TEST_DIR/stop.out")'"
+wait "$wait_pid" || fail "wait across a pause exited $?"
+[ "$(sort "$TEST_DIR/wait-stop.out" | tr '\n' ' ')" = "100 200 300 " ] ||
+    fail "wait printed '$(cat "$TEST_DIR/wait-stop.out")'"
+wait "$map_pid" || fail "map across a pause exited $?"
+cmp -s "$TEST_DIR/input" "$TEST_DIR/map-stop.out" || fail "map output differs"
+
+# 2. Restart: SIGKILL the broker while a job runs, start it again on the
+# same endpoints and journal; the waiting client gets the one result.
+timeout 90 "$ZJOB" submit sleep 2000 --wait >"$TEST_DIR/kill.out" \
+    2>"$TEST_DIR/kill.log" &
+submit_pid=$!
+id=$("$ZJOB" submit sleep 1000)
+timeout 90 "$ZJOB" wait "$id" "$id" >"$TEST_DIR/wait-kill.out" \
+    2>"$TEST_DIR/wait-kill.log" &
+wait_pid=$!
+sleep 0.5
+kill -KILL "$BROKER_PID"
+wait "$BROKER_PID" 2>/dev/null || true
+sleep 1.5
+run_broker broker2.log
+wait "$submit_pid" || fail "submit --wait across a restart exited $?: \
+$(cat "$TEST_DIR/kill.log")"
+[ "$(cat "$TEST_DIR/kill.out")" = 2000 ] || fail "submit --wait printed \
+'$(cat "$TEST_DIR/kill.out")' after the restart"
+wait "$wait_pid" || fail "wait across a restart exited $?: \
+$(cat "$TEST_DIR/wait-kill.log")"
+[ "$(cat "$TEST_DIR/wait-kill.out")" = 1000 ] ||
+    fail "wait printed '$(cat "$TEST_DIR/wait-kill.out")' (want one line)"
+pass "submit --wait, wait and map rode through a 5 s pause and a restart"
