@@ -22,7 +22,8 @@ stop_all() {
 trap stop_all EXIT
 
 "$bin/zjob-broker" --clients 'tcp://127.0.0.1:*' --workers 'tcp://127.0.0.1:*' \
-    --endpoints-file "$work/endpoints" --fsync never 2>"$work/broker.log" &
+    --endpoints-file "$work/endpoints" --journal "$work/journal" \
+    2>"$work/broker.log" &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$work/endpoints" ] && break; sleep 0.1; done
 export ZJOB_BROKER=$(awk '$1 == "clients" {print $2}' "$work/endpoints")
