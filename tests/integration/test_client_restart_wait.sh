@@ -6,46 +6,9 @@ source "$(dirname "$0")/lib.sh"
 
 fast=(--heartbeat 200ms --liveness 3)
 journal=(--journal "$TEST_DIR/journal" --fsync always)
-# The broker must come back on the same ports, so it binds ports picked
-# here, below the ephemeral range that `tcp://127.0.0.1:*` brokers of
-# other tests draw from (one of them could take a port freed by a kill).
-pick_port() {
-    local port
-    for _ in $(seq 100); do
-        port=$((20000 + RANDOM % 12000))
-        if ! ss -ltn | awk '{print $4}' | grep -q ":$port\$"; then
-            echo "$port"
-            return 0
-        fi
-    done
-    fail "no free port found"
-}
-clients_ep="tcp://127.0.0.1:$(pick_port)"
-workers_ep="tcp://127.0.0.1:$(pick_port)"
-
-# run_broker LOG: starts the broker on those ports with the journal; it
-# tries again for a few seconds while a port is still taken.
-run_broker() {
-    local log=$1
-    for _ in $(seq 20); do
-        rm -f "$TEST_DIR/endpoints"
-        "$BIN/zjob-broker" --clients "$clients_ep" --workers "$workers_ep" \
-            --endpoints-file "$TEST_DIR/endpoints" "${fast[@]}" \
-            "${journal[@]}" >>"$TEST_DIR/$log" 2>&1 &
-        BROKER_PID=$!
-        PIDS+=("$BROKER_PID")
-        for _ in $(seq 50); do
-            [ -s "$TEST_DIR/endpoints" ] && break
-            kill -0 "$BROKER_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        [ -s "$TEST_DIR/endpoints" ] && return 0
-        sleep 0.5
-    done
-    fail "broker did not start on $clients_ep and $workers_ep"
-}
-export ZJOB_BROKER=$clients_ep WORKER_EP=$workers_ep
-run_broker broker.log
+# The broker comes back on the same ports (see start_broker_fixed).
+source "$(dirname "$0")/audit.sh"
+start_broker_fixed "${fast[@]}" "${journal[@]}"
 start_worker w1 "${fast[@]}" --threads 4 --queue sleep --queue echo
 wait_workers 1
 
@@ -89,7 +52,7 @@ sleep 0.5
 kill -KILL "$BROKER_PID"
 wait "$BROKER_PID" 2>/dev/null || true
 sleep 1.5
-run_broker broker2.log
+restart_broker "${fast[@]}" "${journal[@]}"
 wait "$submit_pid" || fail "submit --wait across a restart exited $?: \
 $(cat "$TEST_DIR/kill.log")"
 [ "$(cat "$TEST_DIR/kill.out")" = 2000 ] || fail "submit --wait printed \
