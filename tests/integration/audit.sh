@@ -185,3 +185,20 @@ s_broker_launch() {
         fail "broker exited at start or did not come up in 10 s"
     return 1
 }
+
+# cut_off_worker NAME PID SIGNAL IDS_FILE: sends SIGNAL (KILL, STOP) to the
+# worker NAME at PID and checks that the broker puts the jobs it held back
+# in line within one liveness window plus a tick and 500 ms of slack (the
+# caller sets liveness and beat_ms). Leaves the jobs in HELD and the time
+# taken in RECOVERY_MS.
+cut_off_worker() {
+    local name=$1 pid=$2 signal=$3 ids=$4 since bound
+    since=$(date +%s%3N)
+    kill "-$signal" "$pid"
+    mapfile -t HELD < <(held_by "$name" "$ids")
+    [ "${#HELD[@]}" -gt 0 ] || fail "$name ran nothing when it got SIG$signal"
+    bound=$((liveness * beat_ms + beat_ms + 500))
+    RECOVERY_MS=$(wait_released "$name" "$since" 5000 "${HELD[@]}")
+    [ "$RECOVERY_MS" -le "$bound" ] ||
+        fail "$name's jobs were requeued after $RECOVERY_MS ms (bound $bound ms)"
+}

@@ -21,14 +21,7 @@ wait_workers 2
 ids="$TEST_DIR/ids"
 seq 30 | submit_many att "$ids"
 sleep 0.2
-stop_ms=$(date +%s%3N)
-kill -STOP "$victim"
-mapfile -t held < <(held_by w1 "$ids")
-[ "${#held[@]}" -gt 0 ] || fail "w1 ran nothing when it was stopped"
-bound_ms=$((liveness * beat_ms + beat_ms + 500))
-recovery_ms=$(wait_released w1 "$stop_ms" 5000 "${held[@]}")
-[ "$recovery_ms" -le "$bound_ms" ] ||
-    fail "w1's jobs were requeued after $recovery_ms ms (bound $bound_ms ms)"
+cut_off_worker w1 "$victim" STOP "$ids"
 # Stay away well past the liveness window: its jobs' children finish
 # meanwhile, so w1 has attempt-1 results to send when it comes back.
 sleep 1
@@ -48,10 +41,10 @@ done
 mismatch=$(jq -r 'select(.result != "\(.id) \(.attempt)\n") |
     "\(.id) attempt \(.attempt) result \(.result)"' "$TEST_DIR/audit.json")
 [ -z "$mismatch" ] || fail "results from another attempt: $mismatch"
-rerun=$(jq -r "select(.id == ($(IFS=,; echo "${held[*]}"))) |
+rerun=$(jq -r "select(.id == ($(IFS=,; echo "${HELD[*]}"))) |
     select(.attempt >= 2) | .id" "$TEST_DIR/audit.json" | wc -l)
-[ "$rerun" = "${#held[@]}" ] ||
-    fail "of ${#held[@]} jobs held by the stopped w1, $rerun ran again"
-pass "stopped w1 holding ${#held[@]} jobs; requeued in $recovery_ms ms" \
-    "(bound $bound_ms); $stale stale results fenced; 30 succeeded once," \
+[ "$rerun" = "${#HELD[@]}" ] ||
+    fail "of ${#HELD[@]} jobs held by the stopped w1, $rerun ran again"
+pass "stopped w1 holding ${#HELD[@]} jobs; requeued in $RECOVERY_MS ms" \
+    "(bound $((liveness * beat_ms + beat_ms + 500)) ms); $stale stale results fenced; 30 succeeded once," \
     "each result from its final attempt"
