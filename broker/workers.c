@@ -510,7 +510,9 @@ s_cancels_send (broker_t *self, worker_t *worker)
         Zjob__Envelope env = ZJOB__ENVELOPE__INIT;
         env.body_case = ZJOB__ENVELOPE__BODY_CANCEL_JOBS;
         env.cancel_jobs = &cancel;
-        s_send (self, worker, &env);
+        /* through the outbox, so that it never overtakes the Dispatch of
+         * the jobs it cancels */
+        broker_send_durable (self, self->workers, worker->routing_id, &env);
     }
     free (pointers);
     free (msgs);
