@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +21,9 @@ extern char **environ;
 
 #define CLUSTER_START_MS 10000
 #define CLUSTER_STOP_MS  5000
+
+/* A random free loopback port above the usual kernel ephemeral range. */
+#define CLUSTER_RANDOM_PORT "tcp://127.0.0.1:![61000-65535]"
 
 int
 bench_self_dir (char *buf, size_t len)
@@ -74,31 +78,48 @@ s_read_endpoints (bench_cluster_t *cluster, const char *path)
     return cluster->clients[0] && cluster->workers_ep[0] ? 0 : -1;
 }
 
-/* Starts the broker and waits for its endpoints file. */
+/* Starts the broker on the given endpoints; returns 0 or -1. */
 static int
-s_start_broker (bench_cluster_t *cluster, const char *bin_dir,
-                const char *fsync)
+s_spawn_broker (bench_cluster_t *cluster, const char *bin_dir,
+                const bench_workers_t *workers, const char *clients_ep,
+                const char *workers_ep)
 {
     char program[512], file[320], log[320], journal[320];
     snprintf (program, sizeof program, "%s/zjob-broker", bin_dir);
     snprintf (file, sizeof file, "%s/endpoints", cluster->dir);
     snprintf (log, sizeof log, "%s/broker.log", cluster->dir);
     snprintf (journal, sizeof journal, "%s/journal", cluster->dir);
+    const char *level =
+        workers->broker_log_level ? workers->broker_log_level : "error";
+    const char *fsync = workers->fsync;
     char *argv[] = {program,
                     "--clients",
-                    "tcp://127.0.0.1:*",
+                    (char *) clients_ep,
                     "--workers",
-                    "tcp://127.0.0.1:*",
+                    (char *) workers_ep,
                     "--endpoints-file",
                     file,
                     "--log-level",
-                    "error",
+                    (char *) level,
                     fsync ? "--fsync" : NULL,
                     (char *) fsync,
                     "--journal",
                     journal,
                     NULL};
-    if (!(cluster->broker = s_spawn (argv, log))) {
+    cluster->broker = s_spawn (argv, log);
+    return cluster->broker ? 0 : -1;
+}
+
+/* Starts the broker on ephemeral ports and waits for its endpoints file. */
+static int
+s_start_broker (bench_cluster_t *cluster, const char *bin_dir,
+                const bench_workers_t *workers)
+{
+    char file[320];
+    snprintf (file, sizeof file, "%s/endpoints", cluster->dir);
+    const char *any =
+        workers->random_ports ? CLUSTER_RANDOM_PORT : "tcp://127.0.0.1:*";
+    if (s_spawn_broker (cluster, bin_dir, workers, any, any) != 0) {
         return -1;
     }
     uint64_t deadline = clock_mono_ms () + CLUSTER_START_MS;
@@ -106,14 +127,47 @@ s_start_broker (bench_cluster_t *cluster, const char *bin_dir,
         if (s_read_endpoints (cluster, file) == 0) {
             return 0;
         }
-        if (waitpid (cluster->broker, NULL, WNOHANG) == cluster->broker) {
-            cluster->broker = 0;
+        if (!bench_cluster_broker_running (cluster)) {
             break;
         }
         nanosleep (&(struct timespec){0, 20 * 1000 * 1000}, NULL);
     }
-    fprintf (stderr, "zjob-bench: broker did not start; see %s\n", log);
+    fprintf (stderr, "zjob-bench: broker did not start; see %s/broker.log\n",
+             cluster->dir);
     return -1;
+}
+
+bool
+bench_cluster_broker_running (bench_cluster_t *cluster)
+{
+    if (cluster->broker > 0 &&
+        waitpid (cluster->broker, NULL, WNOHANG) == cluster->broker) {
+        cluster->broker = 0;
+    }
+    return cluster->broker > 0;
+}
+
+int
+bench_cluster_kill_broker (bench_cluster_t *cluster)
+{
+    if (cluster->broker <= 0) {
+        return -1;
+    }
+    kill (cluster->broker, SIGKILL);
+    waitpid (cluster->broker, NULL, 0);
+    cluster->broker = 0;
+    return 0;
+}
+
+int
+bench_cluster_restart_broker (bench_cluster_t *cluster, const char *bin_dir,
+                              const bench_workers_t *workers)
+{
+    if (cluster->broker > 0 || !cluster->clients[0]) {
+        return -1;
+    }
+    return s_spawn_broker (cluster, bin_dir, workers, cluster->clients,
+                           cluster->workers_ep);
 }
 
 /* Starts worker number index. */
@@ -170,13 +224,25 @@ bench_cluster_start (bench_cluster_t *cluster, const char *bin_dir,
         cluster->dir[0] = '\0';
         return -1;
     }
-    int rc = s_start_broker (cluster, bin_dir, workers->fsync);
-    for (size_t i = 0; rc == 0 && i < workers->count && i < CLUSTER_MAX_WORKERS;
-         i++) {
-        rc = s_start_worker (cluster, bin_dir, workers, i);
+    int rc = s_start_broker (cluster, bin_dir, workers);
+    if (rc == 0) {
+        rc = bench_cluster_add_workers (cluster, bin_dir, workers);
     }
     if (rc != 0) {
         bench_cluster_stop (cluster, 1);
+    }
+    return rc;
+}
+
+int
+bench_cluster_add_workers (bench_cluster_t *cluster, const char *bin_dir,
+                           const bench_workers_t *workers)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < workers->count &&
+                       cluster->n_workers < CLUSTER_MAX_WORKERS;
+         i++) {
+        rc = s_start_worker (cluster, bin_dir, workers, cluster->n_workers);
     }
     return rc;
 }
@@ -265,4 +331,88 @@ bench_cluster_stop (bench_cluster_t *cluster, int keep_logs)
         fprintf (stderr, "zjob-bench: logs kept in %s\n", cluster->dir);
     }
     cluster->dir[0] = '\0';
+}
+
+uint64_t
+bench_cluster_journal_bytes (const bench_cluster_t *cluster)
+{
+    char path[400], file[700];
+    snprintf (path, sizeof path, "%s/journal", cluster->dir);
+    DIR *dir = opendir (path);
+    struct dirent *entry;
+    struct stat info;
+    uint64_t bytes = 0;
+    while (dir && (entry = readdir (dir))) {
+        snprintf (file, sizeof file, "%s/%s", path, entry->d_name);
+        if (entry->d_name[0] != '.' && stat (file, &info) == 0 &&
+            S_ISREG (info.st_mode)) {
+            bytes += (uint64_t) info.st_size;
+        }
+    }
+    if (dir) {
+        closedir (dir);
+    }
+    return bytes;
+}
+
+uint64_t
+bench_proc_status_kb (pid_t pid, const char *field)
+{
+    char path[64], line[256], format[64];
+    if (pid > 0) {
+        snprintf (path, sizeof path, "/proc/%ld/status", (long) pid);
+    } else {
+        snprintf (path, sizeof path, "/proc/self/status");
+    }
+    snprintf (format, sizeof format, "%s: %%llu kB", field);
+    FILE *file = pid >= 0 ? fopen (path, "r") : NULL;
+    unsigned long long kb = 0;
+    while (file && fgets (line, sizeof line, file)) {
+        if (sscanf (line, format, &kb) == 1) {
+            break;
+        }
+    }
+    if (file) {
+        fclose (file);
+    }
+    return kb;
+}
+
+/* Stores the unsigned number after " name=" in line; returns 0 or -1. */
+static int
+s_log_field (const char *line, const char *name, uint64_t *value)
+{
+    char key[64];
+    snprintf (key, sizeof key, " %s=", name);
+    const char *at = strstr (line, key);
+    if (!at) {
+        return -1;
+    }
+    char *end;
+    *value = strtoull (at + strlen (key), &end, 10);
+    return end != at + strlen (key) ? 0 : -1;
+}
+
+int
+bench_cluster_replay_figures (const bench_cluster_t *cluster, uint64_t *jobs,
+                              uint64_t *took_ms)
+{
+    char path[320];
+    snprintf (path, sizeof path, "%s/broker.log", cluster->dir);
+    FILE *file = fopen (path, "r");
+    char *line = NULL;
+    size_t len = 0;
+    int rc = -1;
+    while (file && getline (&line, &len, file) > 0) {
+        if (strstr (line, " event=journal_replayed ") &&
+            s_log_field (line, "jobs", jobs) == 0 &&
+            s_log_field (line, "took_ms", took_ms) == 0) {
+            rc = 0; /* keep reading: the last replay counts */
+        }
+    }
+    free (line);
+    if (file) {
+        fclose (file);
+    }
+    return rc;
 }

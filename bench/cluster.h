@@ -3,6 +3,7 @@
 #ifndef ZJOB_BENCH_CLUSTER_H
 #define ZJOB_BENCH_CLUSTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -26,15 +27,53 @@ typedef struct {
     size_t prefetch;   /* jobs each holds beyond one per thread */
     const char *fsync; /* broker journal mode (always, batch, never), or
                           NULL: no journal */
+    const char *broker_log_level; /* broker --log-level, NULL: error */
+    bool random_ports; /* bind random ports of 61000-65535 rather than the
+                          lowest free ones, which the next broker started
+                          on this machine would take while ours is down */
 } bench_workers_t;
 
-/* Starts zjob-broker (from bin_dir) on ephemeral loopback ports with
- * --fsync never, waits up to 10 s for its endpoints file, then starts
- * the workers described by workers.
+/* Starts zjob-broker (from bin_dir) on ephemeral loopback ports with a
+ * journal in the temp dir when workers->fsync is set, waits up to 10 s
+ * for its endpoints file, then starts the workers described by workers
+ * (none when workers->count is 0).
  * Logs go to files in cluster->dir. Returns 0, or -1 with a message on
  * stderr (whatever started is stopped again). */
 int bench_cluster_start (bench_cluster_t *cluster, const char *bin_dir,
                          const bench_workers_t *workers);
+
+/* Starts the workers described by workers next to those running (up to
+ * CLUSTER_MAX_WORKERS in all). Returns 0, or -1 with a message on stderr
+ * (the workers that started keep running). */
+int bench_cluster_add_workers (bench_cluster_t *cluster, const char *bin_dir,
+                               const bench_workers_t *workers);
+
+/* Kills the broker with SIGKILL and reaps it. Returns 0, or -1 when no
+ * broker was running. */
+int bench_cluster_kill_broker (bench_cluster_t *cluster);
+
+/* Starts a broker again on the same journal and on the endpoints the
+ * first one bound (cluster->clients, cluster->workers_ep), with the
+ * settings of workers. Returns at once (a broker replaying a large
+ * journal answers later): 0, or -1 with a message on stderr. */
+int bench_cluster_restart_broker (bench_cluster_t *cluster, const char *bin_dir,
+                                  const bench_workers_t *workers);
+
+/* Returns true while the broker process runs (reaps it once it ended). */
+bool bench_cluster_broker_running (bench_cluster_t *cluster);
+
+/* Returns the bytes in the broker's journal folder (0 when there is none). */
+uint64_t bench_cluster_journal_bytes (const bench_cluster_t *cluster);
+
+/* Returns a KiB field of /proc/PID/status (e.g. "VmRSS", "VmHWM") of
+ * process pid (0: this process), or 0 when unknown. */
+uint64_t bench_proc_status_kb (pid_t pid, const char *field);
+
+/* Reads the broker log's last journal_replayed line (needs the broker at
+ * log level info): stores its jobs and took_ms fields. Returns 0, or -1
+ * when there is no such line. */
+int bench_cluster_replay_figures (const bench_cluster_t *cluster,
+                                  uint64_t *jobs, uint64_t *took_ms);
 
 /* Stops every process it started (SIGTERM, then SIGKILL after 5 s) and
  * removes the temp dir unless keep_logs. Safe to call twice. */

@@ -5,13 +5,15 @@
  * remembers its send time (req_id -> µs), each accepted job inherits it
  * (id -> µs), and the result's arrival closes its latency sample. A result
  * that overtakes its ack waits in a second map until the ack arrives.
- * Every loop ends by count or by --deadline. */
+ * Every loop ends by count or by --deadline. --mode recovery lives in
+ * recovery.c. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench/cluster.h"
+#include "bench/recovery.h"
 #include "client/cli_args.h"
 #include "client/cli_json.h"
 #include "client/idmap.h"
@@ -28,7 +30,8 @@ typedef struct {
     const char *broker;  /* --broker EP, or NULL with --spawn */
     const char *bin_dir; /* --bin-dir, or NULL: next to this program */
     const char *queue;   /* --queue */
-    bool spawn, latency, json, help;         /* flags and --mode */
+    bool spawn, latency, recovery, json;     /* flags and --mode */
+    bool help;                               /* --help */
     uint64_t size;                           /* --size, payload bytes */
     int64_t count, window, workers, threads; /* --count ... --threads */
     int64_t prefetch;                        /* --prefetch */
@@ -75,7 +78,14 @@ s_usage (FILE *stream)
              "  --fsync MODE      --spawn: broker journal (always, batch, "
              "never);\n"
              "                    without it the broker keeps no journal\n"
-             "  --mode M          throughput | latency (one job at a time)\n"
+             "  --mode M          throughput | latency (one job at a time) |\n"
+             "                    recovery (--spawn: submit --count jobs "
+             "with no\n"
+             "                    workers, SIGKILL the broker, restart it on "
+             "its\n"
+             "                    journal, time its return, then run the "
+             "jobs;\n"
+             "                    --fsync defaults to batch)\n"
              "  --deadline DUR    give up after DUR (5m)\n"
              "  --json            print the report as JSON\n"
              "Exit: 0 ok, 1 some jobs failed, 2 usage, 3 broker "
@@ -169,8 +179,11 @@ s_option (s_options_t *options, int id, const char *value)
             return duration_parse (value, &options->deadline_ms);
         case OPT_MODE:
             options->latency = strcmp (value, "latency") == 0;
-            return options->latency || strcmp (value, "throughput") == 0 ? 0
-                                                                         : -1;
+            options->recovery = strcmp (value, "recovery") == 0;
+            return options->latency || options->recovery ||
+                           strcmp (value, "throughput") == 0
+                       ? 0
+                       : -1;
         default:
             return -1;
     }
@@ -212,6 +225,11 @@ s_parse (int argc, char **argv, s_options_t *options)
     if (options->spawn == (options->broker != NULL)) {
         fprintf (stderr, "zjob-bench: give exactly one of --broker, "
                          "--spawn\n");
+        return -1;
+    }
+    if (options->recovery && !options->spawn) {
+        fprintf (stderr, "zjob-bench: --mode recovery needs --spawn (it "
+                         "kills the broker)\n");
         return -1;
     }
     return 0;
@@ -425,6 +443,24 @@ s_bench_main (const s_options_t *options, const char *endpoint)
     return code;
 }
 
+/* Runs --mode recovery; returns the exit code. */
+static int
+s_recovery_main (const s_options_t *options, const char *bin_dir,
+                 bench_workers_t workers)
+{
+    workers.fsync = options->fsync ? options->fsync : "batch";
+    workers.broker_log_level = "info"; /* for its journal_replayed line */
+    bench_recovery_t run = {.bin_dir = bin_dir,
+                            .queue = options->queue,
+                            .size = options->size,
+                            .count = (uint64_t) options->count,
+                            .window = (uint64_t) options->window,
+                            .deadline_ms = options->deadline_ms,
+                            .json = options->json,
+                            .workers = workers};
+    return bench_recovery_run (&run, &s_interrupted);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -448,6 +484,10 @@ main (int argc, char **argv)
                                .threads = (size_t) options.threads,
                                .prefetch = (size_t) options.prefetch,
                                .fsync = options.fsync};
+    if (options.recovery) {
+        return bin_dir ? s_recovery_main (&options, bin_dir, workers)
+                       : CLI_EXIT_USAGE;
+    }
     if (options.spawn &&
         (!bin_dir || bench_cluster_start (&cluster, bin_dir, &workers) != 0)) {
         return CLI_EXIT_USAGE;
