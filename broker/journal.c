@@ -429,18 +429,18 @@ journal_syncs (journal_t *self)
 
 /* ---- replay ---- */
 
-/* Logs and handles a bad record at offset of segment no (size bytes).
- * Returns the bytes dropped. */
+/* Handles a bad record at offset after which no valid record follows:
+ * in the last segment a torn tail, cut off; in an earlier one damage, the
+ * rest skipped. Returns the bytes dropped. */
 static uint64_t
-s_bad_record (journal_t *self, int fd, const char *path, size_t offset,
-              size_t size, bool last, const char *reason)
+s_bad_end (int fd, const char *path, size_t offset, size_t size, bool last,
+           const char *reason)
 {
     uint64_t dropped = size - offset;
     if (!last) {
         LOG_ERROR ("journal_damaged",
                    "segment=%s offset=%zu skipped_bytes=%" PRIu64
-                   " reason=%s note=\"records after this point in this "
-                   "segment are lost\"",
+                   " reason=%s note=\"the rest of this segment is lost\"",
                    path, offset, dropped, reason);
         return dropped;
     }
@@ -456,34 +456,95 @@ s_bad_record (journal_t *self, int fd, const char *path, size_t offset,
     return dropped;
 }
 
-/* Walks the records of one mapped segment. Returns the bytes dropped. */
-static uint64_t
-s_replay_records (journal_t *self, int fd, const char *path,
-                  const uint8_t *data, size_t size, bool last,
-                  journal_visit_fn *visit, void *arg, journal_replay_t *found)
+/* Returns why the record at offset is not valid, or NULL; sets *len. */
+static const char *
+s_record_check (const uint8_t *data, size_t size, size_t offset, uint32_t *len)
 {
-    size_t offset = JOURNAL_MAGIC_LEN;
-    while (offset < size) {
-        const char *reason = NULL;
-        uint32_t len = 0;
-        if (size - offset < JOURNAL_HEADER) {
-            reason = "short_header";
-        } else if ((len = s_get_le32 (data + offset)) > JOURNAL_MAX_RECORD ||
-                   len > size - offset - JOURNAL_HEADER) {
-            reason = "bad_length";
-        } else if (s_get_le32 (data + offset + 4) !=
-                   s_crc (data + offset, data + offset + JOURNAL_HEADER, len)) {
-            reason = "checksum";
-        }
-        if (reason) {
-            found->damaged++;
-            return s_bad_record (self, fd, path, offset, size, last, reason);
-        }
-        visit (data + offset + JOURNAL_HEADER, len, arg);
-        found->records++;
-        offset += JOURNAL_HEADER + len;
+    if (size - offset < JOURNAL_HEADER) {
+        return "short_header";
     }
-    return 0;
+    *len = s_get_le32 (data + offset);
+    if (*len > JOURNAL_MAX_RECORD || *len > size - offset - JOURNAL_HEADER) {
+        return "bad_length";
+    }
+    if (s_get_le32 (data + offset + 4) !=
+        s_crc (data + offset, data + offset + JOURNAL_HEADER, *len)) {
+        return "checksum";
+    }
+    return NULL;
+}
+
+/* Returns the offset of the first valid record at or after from, or size
+ * when none follows. A crash only tears the end of a file: a valid record
+ * after a bad one means damage, and what follows it is kept. */
+static size_t
+s_resync (const uint8_t *data, size_t size, size_t from)
+{
+    uint32_t len;
+    for (size_t offset = from; offset + JOURNAL_HEADER <= size; offset++) {
+        if (!s_record_check (data, size, offset, &len)) {
+            return offset;
+        }
+    }
+    return size;
+}
+
+/* Walks the records of one mapped segment from offset. Returns the bytes
+ * dropped. */
+static uint64_t
+s_replay_records (int fd, const char *path, const uint8_t *data, size_t size,
+                  size_t offset, bool last, journal_visit_fn *visit, void *arg,
+                  journal_replay_t *found)
+{
+    uint64_t dropped = 0;
+    while (offset < size) {
+        uint32_t len = 0;
+        const char *reason = s_record_check (data, size, offset, &len);
+        if (!reason) {
+            visit (data + offset + JOURNAL_HEADER, len, arg);
+            found->records++;
+            offset += JOURNAL_HEADER + len;
+            continue;
+        }
+        found->damaged++;
+        size_t next = s_resync (data, size, offset + 1);
+        if (next == size) {
+            return dropped + s_bad_end (fd, path, offset, size, last, reason);
+        }
+        LOG_ERROR ("journal_damaged",
+                   "segment=%s offset=%zu skipped_bytes=%zu reason=%s "
+                   "note=\"valid records follow: damage, not a torn tail; "
+                   "records in the skipped bytes are lost\"",
+                   path, offset, next - offset, reason);
+        dropped += next - offset;
+        offset = next;
+    }
+    return dropped;
+}
+
+/* Replays one mapped segment of size bytes (data may be NULL when empty).
+ * Returns the bytes dropped. */
+static uint64_t
+s_replay_mapped (int fd, const char *path, const uint8_t *data, size_t size,
+                 bool last, journal_visit_fn *visit, void *arg,
+                 journal_replay_t *found)
+{
+    if (size == 0) {
+        return 0; /* created, magic never written: nothing in it */
+    }
+    if (size < JOURNAL_MAGIC_LEN) {
+        found->damaged++;
+        return s_bad_end (fd, path, 0, size, last, "short_magic");
+    }
+    if (memcmp (data, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN) != 0) {
+        found->damaged++;
+        LOG_ERROR ("journal_damaged",
+                   "segment=%s offset=0 reason=bad_magic note=\"reading its "
+                   "records anyway\"",
+                   path);
+    }
+    return s_replay_records (fd, path, data, size, JOURNAL_MAGIC_LEN, last,
+                             visit, arg, found);
 }
 
 /* Replays segment no. Returns its size after any cut, or -1 when it cannot
@@ -509,21 +570,14 @@ s_replay_segment (journal_t *self, uint64_t no, bool last,
     found->bytes += size;
     uint8_t *data =
         size ? mmap (NULL, size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
-    uint64_t dropped = 0;
     if (size && data == MAP_FAILED) {
         LOG_ERROR ("journal_unreadable", "segment=%s reason=\"%s\"", path,
                    strerror (errno));
         close (fd);
         return -1;
     }
-    if (size < JOURNAL_MAGIC_LEN ||
-        memcmp (data, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN) != 0) {
-        found->damaged++;
-        dropped = s_bad_record (self, fd, path, 0, size, last, "bad_magic");
-    } else {
-        dropped = s_replay_records (self, fd, path, data, size, last, visit,
-                                    arg, found);
-    }
+    uint64_t dropped =
+        s_replay_mapped (fd, path, data, size, last, visit, arg, found);
     if (size) {
         munmap (data, size);
     }
@@ -588,6 +642,15 @@ journal_replay (journal_t *self, journal_visit_fn *visit, void *arg,
     ssize_t count = s_list_segments (self, &nos);
     int rc = count < 0 ? -1 : 0;
     for (ssize_t i = 0; i < count && rc == 0; i++) {
+        if (i > 0 && nos[i] != nos[i - 1] + 1) {
+            /* segments are numbered without gaps; only old ones are ever
+             * deleted, all at once */
+            found->damaged++;
+            LOG_ERROR ("journal_damaged",
+                       "dir=%s missing_segments=%" PRIu64 "-%" PRIu64
+                       " note=\"their records are lost\"",
+                       self->dir, nos[i - 1] + 1, nos[i] - 1);
+        }
         int64_t size =
             s_replay_segment (self, nos[i], i == count - 1, visit, arg, found);
         if (size < 0 || s_segs_add (self, nos[i], (uint64_t) size) != 0) {

@@ -215,6 +215,69 @@ test_journal_skips_damage_in_earlier_segment (void **state)
     free (dir);
 }
 
+/* Flips the byte at offset of path. */
+static void
+s_flip (const char *path, off_t offset)
+{
+    int fd = open (path, O_RDWR);
+    assert_true (fd >= 0);
+    uint8_t byte;
+    assert_int_equal (pread (fd, &byte, 1, offset), 1);
+    byte ^= 0x55;
+    assert_int_equal (pwrite (fd, &byte, 1, offset), 1);
+    close (fd);
+}
+
+static void
+test_journal_keeps_records_after_damage_in_last_segment (void **state)
+{
+    char *dir = s_tempdir ();
+    seen_t seen;
+    s_session (dir, JOURNAL_ALWAYS, &seen, 1, 20);
+    char path[4096];
+    s_segment (dir, 0, path, sizeof path);
+    off_t size = s_size (path);
+    s_flip (path, size / 2);
+    /* damage, not a torn tail: valid records follow, so nothing is cut
+     * and only the damaged record is lost */
+    journal_replay_t found = s_session (dir, JOURNAL_ALWAYS, &seen, 0, 0);
+    assert_int_equal (found.damaged, 1);
+    assert_int_equal (seen.count, 19);
+    assert_int_equal (seen.ids[18], 20);
+    assert_int_equal (s_size (path), size);
+    s_flip (path, 0); /* the magic too: the records are still read */
+    found = s_session (dir, JOURNAL_ALWAYS, &seen, 0, 0);
+    assert_int_equal (found.damaged, 2);
+    assert_int_equal (seen.count, 19);
+    s_rmdir (dir);
+    free (dir);
+}
+
+static void
+test_journal_reports_missing_segment (void **state)
+{
+    char *dir = s_tempdir ();
+    seen_t seen;
+    s_session (dir, JOURNAL_ALWAYS, &seen, 1, 5);
+    s_session (dir, JOURNAL_ALWAYS, &seen, 6, 10);
+    s_session (dir, JOURNAL_ALWAYS, &seen, 11, 15);
+    char path[4096];
+    s_segment (dir, 1, path, sizeof path);
+    assert_int_equal (unlink (path), 0);
+    journal_replay_t found = s_session (dir, JOURNAL_ALWAYS, &seen, 0, 0);
+    assert_int_equal (found.damaged, 1);
+    assert_int_equal (seen.count, 10);
+    /* an empty segment (created, nothing written) is no damage */
+    char empty[4200];
+    snprintf (empty, sizeof empty, "%s/seg-0000000000000005.zj", dir);
+    close (open (empty, O_WRONLY | O_CREAT, 0640)); /* after 1, 3 and 4 */
+    found = s_session (dir, JOURNAL_ALWAYS, &seen, 0, 0);
+    assert_int_equal (found.damaged, 1); /* only the gap */
+    assert_int_equal (seen.count, 10);
+    s_rmdir (dir);
+    free (dir);
+}
+
 static void
 test_journal_batch_turns_durable (void **state)
 {
@@ -290,6 +353,9 @@ main (void)
         cmocka_unit_test (test_journal_cuts_garbage_tail),
         cmocka_unit_test (test_journal_cuts_torn_record),
         cmocka_unit_test (test_journal_skips_damage_in_earlier_segment),
+        cmocka_unit_test (
+            test_journal_keeps_records_after_damage_in_last_segment),
+        cmocka_unit_test (test_journal_reports_missing_segment),
         cmocka_unit_test (test_journal_batch_turns_durable),
         cmocka_unit_test (test_journal_drop_old_keeps_new_segment),
         cmocka_unit_test (test_journal_refuses_second_broker),
