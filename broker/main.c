@@ -87,8 +87,8 @@ static const config_option_t s_options[] = {
     {"max-queue", CONFIG_INT, &s_settings.max_queue, 0, INT64_MAX, NULL,
      "waiting jobs per queue before submits get 'try later' (0: no limit)"},
     {"max-memory", CONFIG_SIZE, &s_settings.max_memory, 0, 0, NULL,
-     "payload and result bytes held before submits get 'try later' "
-     "(1GiB; 0: no limit)"},
+     "payload bytes of unfinished and dead jobs before submits get "
+     "'try later' (1GiB; 0: no limit)"},
     {"endpoints-file", CONFIG_STRING, &s_settings.endpoints_file, 0, 0, NULL,
      "write the bound endpoints here after binding"},
 };
@@ -165,13 +165,67 @@ s_configure (int argc, char **argv)
     }
 }
 
+/* Checks one "NAME=N" of queue-attempts and cuts it at the '='. Returns
+ * 0, or -1 when it is not a name and a number from 1 to 1000. */
+static int
+s_check_attempts_item (char *item)
+{
+    char *eq = strchr (item, '=');
+    char *end = NULL;
+    long n = eq ? strtol (eq + 1, &end, 10) : 0;
+    if (!eq || eq == item || end == eq + 1 || *end || n < 1 || n > 1000) {
+        return -1;
+    }
+    *eq = '\0';
+    return 0;
+}
+
+/* Checks "NAME=N,..." of queue-attempts: N from 1 to 1000, each queue
+ * once. Returns NULL or the reason it is refused. */
+static const char *
+s_check_queue_attempts (const char *list)
+{
+    static char why[320];
+    char *copy = strdup (list ? list : "");
+    size_t cap = 1;
+    for (const char *c = copy ? copy : ""; *c; c++) {
+        cap += *c == ',';
+    }
+    char **names = calloc (cap, sizeof *names);
+    size_t count = 0;
+    char *save = NULL;
+    why[0] = '\0';
+    for (char *item = copy && names ? strtok_r (copy, ",", &save) : NULL;
+         item && !why[0]; item = strtok_r (NULL, ",", &save)) {
+        if (s_check_attempts_item (item) != 0) {
+            snprintf (why, sizeof why,
+                      "queue-attempts: '%.200s' is not NAME=N with N from 1 "
+                      "to 1000",
+                      item);
+        }
+        for (size_t i = 0; i < count && !why[0]; i++) {
+            if (strcmp (names[i], item) == 0) {
+                snprintf (why, sizeof why,
+                          "queue-attempts: queue '%.200s' is listed twice",
+                          item);
+            }
+        }
+        names[count++] = item;
+    }
+    free (names);
+    free (copy);
+    return why[0] ? why : NULL;
+}
+
 /* Checks the settings against each other. Returns 0, or -1 after
  * printing the reason. */
 static int
 s_validate (void)
 {
-    const char *why = NULL;
-    if (s_settings.heartbeat_ms < 10) {
+    const char *why = s_check_queue_attempts (s_settings.queue_attempts);
+    if (why) {
+        /* reported below */
+    } else if (s_settings.heartbeat_ms < 10) {
         why = "heartbeat must be at least 10ms";
     } else if (s_settings.max_payload == 0 ||
                s_settings.max_payload > UINT32_MAX) {
@@ -182,6 +236,10 @@ s_validate (void)
               "under 2GiB";
     } else if (!s_settings.clients[0] || !s_settings.workers[0]) {
         why = "clients and workers endpoints must not be empty";
+    } else if (s_settings.result_ttl_ms < 1000 ||
+               s_settings.dead_ttl_ms < 1000) {
+        why = "result-ttl and dead-ttl must be at least 1s: a waiting "
+              "client must be able to read the result it is told about";
     }
     if (why) {
         fprintf (stderr, "zjob-broker: %s\n", why);
