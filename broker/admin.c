@@ -100,7 +100,7 @@ s_admin_stats (broker_t *self, zframe_t *peer, Zjob__AdminReply *reply)
     stats.uptime_ms = clock_mono_ms () - self->started_ms;
     stats.workers = zhashx_size (self->worker_index);
     stats.results_kept = self->results_kept;
-    stats.memory_bytes = self->memory_bytes;
+    stats.memory_bytes = self->payload_bytes + self->result_bytes;
     reply->stats = &stats;
     s_admin_send (self, peer, reply);
 }
@@ -160,17 +160,19 @@ s_admin_retry (broker_t *self, zframe_t *peer, const Zjob__Admin *admin,
     if (jobs && admin->n_ids) {
         for (size_t i = 0; i < admin->n_ids; i++) {
             job_t *job = jobtable_find (self->jobs, admin->ids[i]);
-            if (job && job->state == ZJOB__STATE__STATE_DEAD &&
+            /* retried at once, so that an id given twice is one retry */
+            if (job &&
                 (!admin->queue[0] ||
-                 strcmp (admin->queue, job->queue->name) == 0)) {
+                 strcmp (admin->queue, job->queue->name) == 0) &&
+                broker_job_retry (self, job) == 0) {
                 jobs[count++] = job;
             }
         }
     } else if (jobs) {
         count = broker_dead_list (self, admin->queue, cap, jobs);
-    }
-    for (size_t i = 0; i < count; i++) {
-        broker_job_retry (self, jobs[i]);
+        for (size_t i = 0; i < count; i++) {
+            broker_job_retry (self, jobs[i]);
+        }
     }
     if (count) {
         LOG_INFO ("dead_retried", "jobs=%zu queue=%s", count,

@@ -111,7 +111,11 @@ struct broker_t {
     bool dispatch_needed;       /* jobs were queued or credit arrived */
     bool cancels_pending;       /* some worker has CancelJobs to send */
     Zjob__Stats stats;          /* counters; gauges filled on demand */
-    uint64_t memory_bytes;      /* payload and result bytes held */
+    uint64_t payload_bytes;     /* payload bytes held: jobs not final,
+                                   and dead ones (--max-memory counts
+                                   these) */
+    uint64_t result_bytes;      /* result bytes held (bounded by the
+                                   result time) */
     journal_t *journal;         /* owned; NULL without --journal */
     bool replaying;             /* reading the journal: record nothing */
     uint64_t *compact_ids;      /* owned, jobs a compaction still copies */

@@ -113,7 +113,7 @@ s_enter_final (broker_t *self, job_t *job)
     job->finished_ms = clock_wall_ms ();
     if (job->state != ZJOB__STATE__STATE_DEAD) {
         /* a dead job keeps its payload: it can be retried */
-        self->memory_bytes -= job->payload_len;
+        self->payload_bytes -= job->payload_len;
         free (job->payload);
         job->payload = NULL;
         job->payload_len = 0;
@@ -252,7 +252,7 @@ s_job_new (broker_t *self, const Zjob__JobSpec *spec, queue_t *queue)
         memcpy (job->payload, spec->payload.data, spec->payload.len);
     }
     job->payload_len = (uint32_t) spec->payload.len;
-    self->memory_bytes += job->payload_len;
+    self->payload_bytes += job->payload_len;
     job->id = self->next_id++;
     job->queue = queue;
     job->priority = spec->priority;
@@ -280,11 +280,11 @@ s_admit (const broker_t *self, const Zjob__JobSpec *spec, const queue_t *queue,
                   queue->name, waiting, max_queue);
         return ZJOB__ERROR_CODE__ERR_BUSY;
     }
-    if (max_memory && self->memory_bytes + spec->payload.len > max_memory) {
+    if (max_memory && self->payload_bytes + spec->payload.len > max_memory) {
         snprintf (why, why_len,
                   "broker memory limit reached (%" PRIu64 " of %" PRIu64
-                  " bytes held); try later",
-                  self->memory_bytes, max_memory);
+                  " bytes of payloads waiting); try later",
+                  self->payload_bytes, max_memory);
         return ZJOB__ERROR_CODE__ERR_BUSY;
     }
     return ZJOB__ERROR_CODE__ERR_NONE;
@@ -320,7 +320,7 @@ broker_job_accept (broker_t *self, const Zjob__JobSpec *spec,
             jobtable_remove (self->jobs, job->id);
         }
         if (job) {
-            self->memory_bytes -= job->payload_len;
+            self->payload_bytes -= job->payload_len;
             broker_job_free (job);
         }
         *code = ZJOB__ERROR_CODE__ERR_BUSY;
@@ -350,7 +350,7 @@ broker_job_accept (broker_t *self, const Zjob__JobSpec *spec,
 static void
 s_store_output (broker_t *self, job_t *job, const Zjob__Outcome *outcome)
 {
-    self->memory_bytes -= job->result_len;
+    self->result_bytes -= job->result_len;
     free (job->result);
     free (job->error);
     job->result = NULL;
@@ -363,7 +363,7 @@ s_store_output (broker_t *self, job_t *job, const Zjob__Outcome *outcome)
     if (outcome->result.len && (job->result = malloc (outcome->result.len))) {
         memcpy (job->result, outcome->result.data, outcome->result.len);
         job->result_len = (uint32_t) outcome->result.len;
-        self->memory_bytes += job->result_len;
+        self->result_bytes += job->result_len;
     }
     if (outcome->error && outcome->error[0]) {
         job->error = strndup (outcome->error, 4096);
@@ -553,7 +553,8 @@ broker_job_forget (broker_t *self, job_t *job)
         self->stats.dead_kept--;
     }
     self->results_kept--;
-    self->memory_bytes -= job->payload_len + job->result_len;
+    self->payload_bytes -= job->payload_len;
+    self->result_bytes -= job->result_len;
     broker_persist_forget (self, job);
     broker_job_free (job);
 }
@@ -627,7 +628,7 @@ broker_job_retry (broker_t *self, job_t *job)
     job->failures = 0;
     job->lost = 0;
     job->finished_ms = 0;
-    self->memory_bytes -= job->result_len;
+    self->result_bytes -= job->result_len;
     free (job->result);
     job->result = NULL;
     job->result_len = 0;
@@ -659,7 +660,8 @@ broker_job_restore (broker_t *self, job_t *job, uint64_t now_wall)
     if (job->key && zhashx_insert (self->keys, job->key, job) != 0) {
         LOG_WARN ("journal_key_clash", "job=%" PRIu64, job->id);
     }
-    self->memory_bytes += job->payload_len + job->result_len;
+    self->payload_bytes += job->payload_len;
+    self->result_bytes += job->result_len;
     Zjob__State state = (Zjob__State) job->state;
     job->state = ZJOB__STATE__STATE_UNKNOWN;
     if (state >= ZJOB__STATE__STATE_SUCCEEDED) {
