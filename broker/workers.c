@@ -110,13 +110,26 @@ s_worker_replace (broker_t *self, worker_t *old, worker_t *worker,
     s_worker_remove (self, old, false);
 }
 
+/* Returns false when a Heartbeat cannot be sent to worker: its connection
+ * is gone (a crashed process's socket is closed by the kernel at once). */
+static bool
+s_worker_reachable (broker_t *self, worker_t *worker)
+{
+    Zjob__Heartbeat beat;
+    Zjob__Envelope env;
+    codec_heartbeat (&env, &beat);
+    beat.instance = self->instance;
+    return s_send (self, worker, &env) == 0;
+}
+
 /* Retires what a new registration supersedes: an earlier one on the same
  * connection, one of the same process on a connection it dropped (a
  * reconnect the broker has not noticed yet), and one of another process
  * under the same name that has been silent for two heartbeat intervals (a
  * restarted worker: its jobs are requeued now, not when its liveness runs
- * out). A live worker of another process under the same name is left
- * alone: names should be unique, and the broker says so. */
+ * out), or whose connection is gone (a worker restarted at once). A live
+ * worker of another process under the same name is left alone: names
+ * should be unique, and the broker says so. */
 static void
 s_worker_supersede (broker_t *self, worker_t *worker, zframe_t *peer,
                     Zjob__Register *reg)
@@ -139,7 +152,8 @@ s_worker_supersede (broker_t *self, worker_t *worker, zframe_t *peer,
         if (worker->instance != 0 && named->instance == worker->instance) {
             s_worker_replace (self, named, worker, reg);
         } else if (now_ms - named->last_seen_ms >=
-                   2 * self->config.heartbeat_ms) {
+                       2 * self->config.heartbeat_ms ||
+                   !s_worker_reachable (self, named)) {
             LOG_WARN ("worker_lost", "worker=%s reason=restarted", named->name);
             s_worker_remove (self, named, true);
         } else {
