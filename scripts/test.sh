@@ -23,8 +23,11 @@ run_suite() {
 }
 
 run_suite "$root/build/release" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# ZJOB_SANITIZE_BUILD lets the longest tests (the chaos run) scale down to
+# what the slower instrumented programs do in the same time.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+ZJOB_SANITIZE_BUILD=1 \
     run_suite "$root/build/sanitize" -DCMAKE_BUILD_TYPE=Debug \
     -DZJOB_SANITIZE=ON
 echo "== all tests passed"
