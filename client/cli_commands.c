@@ -30,11 +30,53 @@ enum {
     FLAG_FILES
 };
 
+/* Says once per run why a command waits: the broker went quiet. */
+static void
+s_on_down (zjob_client_t *client, int64_t down_timeout_ms, void *arg)
+{
+    static bool said;
+    (void) arg;
+    if (said) {
+        return;
+    }
+    said = true;
+    bool whole = down_timeout_ms % 1000 == 0;
+    fprintf (stderr,
+             "zjob: broker at %s not answering; waiting up to %lld%s "
+             "(ZJOB_DOWN_TIMEOUT)\n",
+             zjob_client_endpoint (client),
+             (long long) (whole ? down_timeout_ms / 1000 : down_timeout_ms),
+             whole ? "s" : "ms");
+}
+
+/* Checks $ZJOB_DOWN_TIMEOUT (the library ignores a bad value; the
+ * command line refuses it). Returns 0, or -1 after saying why. */
+static int
+s_check_down_env (void)
+{
+    const char *text = getenv ("ZJOB_DOWN_TIMEOUT");
+    uint64_t ms;
+    if (!text || (duration_parse (text, &ms) == 0 && ms > 0 &&
+                  ms <= (uint64_t) INT64_MAX)) {
+        return 0;
+    }
+    fprintf (stderr,
+             "zjob: ZJOB_DOWN_TIMEOUT: bad duration '%s' (want a time over "
+             "0 such as 30s, 2m or 500ms)\n",
+             text);
+    return -1;
+}
+
 zjob_client_t *
 client_cli_connect (const char *endpoint)
 {
+    if (s_check_down_env () != 0) {
+        return NULL;
+    }
     zjob_client_t *client = zjob_client_new (endpoint);
-    if (!client) {
+    if (client) {
+        zjob_client_on_down (client, s_on_down, NULL);
+    } else {
         const char *from_env = getenv ("ZJOB_BROKER");
         fprintf (stderr, "zjob: cannot use broker endpoint '%s'%s: %s\n",
                  endpoint   ? endpoint
@@ -260,6 +302,7 @@ s_submit_run (zjob_client_t *client, s_submit_args_t *args)
 {
     uint64_t id = 0;
     zjob_err_t job_err = ZJOB_OK;
+    zjob_client_set_patient (client, args->wait); /* it waits for the job */
     zjob_err_t err = zjob_submit (client, &args->spec, 1, &id, &job_err);
     if (err != ZJOB_OK) {
         return client_cli_fail (client, "submit", err);
@@ -434,6 +477,7 @@ s_cmd_map (const char *endpoint, int argc, char **argv)
         .files = args.files};
     zjob_client_t *client = client_cli_connect (endpoint);
     if (client) {
+        zjob_client_set_patient (client, true);
         code = client_map_run (client, &options, in, stdout, stderr);
     }
     zjob_client_destroy (&client);
@@ -490,6 +534,7 @@ s_wait_one (const zjob_info_t *info, void *arg)
 static int
 s_wait_run (zjob_client_t *client, s_ids_run_t *run)
 {
+    zjob_client_set_patient (client, true);
     zjob_err_t err = zjob_wait (client, run->args->ids, run->args->n_ids,
                                 run->args->timeout_ms, s_wait_one, run);
     if (err != ZJOB_OK) {

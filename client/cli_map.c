@@ -5,8 +5,14 @@
  * its job is sent, so the window bounds the jobs in flight, the payloads
  * kept and the results held. Each line's payload and idempotency key stay
  * in its slot until the broker accepts the job: a job refused with "busy"
- * is sent again, with the same key, after a backoff (50 ms doubling to
- * 1 s, with jitter), and no new line is sent meanwhile. A batch's req_id
+ * is sent again, with the same key, and no new line is sent meanwhile.
+ * Against a busy broker an in-flight limit (flow.h) bounds the jobs at the
+ * broker (sent and unanswered, or accepted and unfinished): a refusal cuts
+ * it in half, acceptances grow it back towards the window. Refused jobs
+ * then go again in small amounts, as results make room; only when none of
+ * our jobs is at the broker (a queue full of other clients' jobs) does a
+ * timer pace them (5 ms doubling to 200 ms, with jitter, started over by
+ * any acceptance). A batch's req_id
  * maps to the list of its lines; an accepted job's id maps to its line.
  * A result that overtakes its ack (possible when the broker dispatches
  * before it acknowledges) is kept aside until the ack names its line.
@@ -21,14 +27,15 @@
 
 #include "client/backoff.h"
 #include "client/cli_args.h"
+#include "client/flow.h"
 #include "client/idmap.h"
 #include "client/reorder.h"
 #include "common/clock.h"
 
 #define MAP_POLL_MS       100
 #define MAP_PROGRESS_MS   100
-#define MAP_BUSY_FIRST_MS 50
-#define MAP_BUSY_MAX_MS   1000
+#define MAP_BUSY_FIRST_MS 5
+#define MAP_BUSY_MAX_MS   200
 
 /* A result that arrived before its job's ack. */
 typedef struct s_early {
@@ -51,6 +58,7 @@ typedef struct {
 typedef struct {
     size_t count;    /* jobs in the Submit */
     size_t acked;    /* acks seen so far */
+    uint64_t round;  /* the in-flight limit's round when it was sent */
     uint64_t line[]; /* line of each job */
 } s_batch_t;
 
@@ -65,6 +73,9 @@ typedef struct {
     size_t retry_head, retry_count; /* the ring's oldest entry, its size */
     client_backoff_t backoff;       /* delay before sending busy lines again */
     uint64_t retry_at_ms;           /* monotonic: when to send them */
+    client_flow_t flow;             /* how many jobs may be at the broker */
+    size_t unacked;                 /* jobs sent, not answered yet */
+    size_t open;                    /* jobs accepted, result not in yet */
     bool busy_seen, accepted; /* in the last poll: busy acks, accepted ones */
     s_early_t *early;         /* results that overtook their acks */
     FILE *in, *out, *err;
@@ -188,6 +199,8 @@ s_on_ack (s_map_t *map, const zjob_event_t *event)
     s_batch_t *batch = (s_batch_t *) (uintptr_t) value;
     uint64_t line =
         event->index < batch->count ? batch->line[event->index] : UINT64_MAX;
+    uint64_t round = batch->round;
+    map->unacked--;
     if (++batch->acked < batch->count) {
         client_idmap_put (map->batches, event->req_id, value);
     } else {
@@ -197,14 +210,19 @@ s_on_ack (s_map_t *map, const zjob_event_t *event)
         return;
     }
     if (event->err == ZJOB_EBUSY) {
+        client_flow_busy (&map->flow, round, map->open);
         s_retry_push (map, line);
     } else if (event->err != ZJOB_OK) {
         s_fail_line (map, line, event->error);
     } else {
         map->accepted = true;
+        client_flow_accepted (&map->flow);
         s_slot_clear (map, line);
-        if (!s_take_early (map, event->id, line) &&
-            client_idmap_put (map->lines, event->id, line) != 0) {
+        if (s_take_early (map, event->id, line)) {
+            return;
+        }
+        map->open++;
+        if (client_idmap_put (map->lines, event->id, line) != 0) {
             map->broken = true;
         }
     }
@@ -219,6 +237,10 @@ s_on_error (s_map_t *map, const zjob_event_t *event)
         return;
     }
     s_batch_t *batch = (s_batch_t *) (uintptr_t) value;
+    map->unacked -= batch->count - batch->acked;
+    if (event->err == ZJOB_EBUSY) {
+        client_flow_busy (&map->flow, batch->round, map->open);
+    }
     for (size_t i = batch->acked; i < batch->count; i++) {
         if (event->err == ZJOB_EBUSY) {
             s_retry_push (map, batch->line[i]);
@@ -229,23 +251,34 @@ s_on_error (s_map_t *map, const zjob_event_t *event)
     free (batch);
 }
 
+/* Completes the line of a final job, or keeps its result until its ack. */
+static void
+s_on_result (s_map_t *map, const zjob_info_t *info)
+{
+    uint64_t line;
+    if (!client_idmap_take (map->lines, info->id, &line)) {
+        s_keep_early (map, info);
+        return;
+    }
+    map->open--;
+    if (info->state == ZJOB_STATE_SUCCEEDED) {
+        s_complete (map, line, info->id, false, info->result, info->result_len,
+                    NULL);
+    } else {
+        s_complete (map, line, info->id, true, "", 0, s_failure (info));
+    }
+}
+
 static void
 s_on_event (const zjob_event_t *event, void *arg)
 {
     s_map_t *map = arg;
-    uint64_t line;
     if (event->type == ZJOB_EVENT_ACK) {
         s_on_ack (map, event);
     } else if (event->type == ZJOB_EVENT_ERROR) {
         s_on_error (map, event);
-    } else if (!client_idmap_take (map->lines, event->info->id, &line)) {
-        s_keep_early (map, event->info);
-    } else if (event->info->state == ZJOB_STATE_SUCCEEDED) {
-        s_complete (map, line, event->info->id, false, event->info->result,
-                    event->info->result_len, NULL);
     } else {
-        s_complete (map, line, event->info->id, true, "", 0,
-                    s_failure (event->info));
+        s_on_result (map, event->info);
     }
 }
 
@@ -263,7 +296,7 @@ s_submit_lines (s_map_t *map, const uint64_t *lines, size_t count,
         map->broken = true;
         return ZJOB_OK;
     }
-    *batch = (s_batch_t){.count = count};
+    *batch = (s_batch_t){.count = count, .round = map->flow.round};
     for (size_t i = 0; i < count; i++) {
         s_slot_t *slot = s_slot (map, lines[i]);
         batch->line[i] = lines[i];
@@ -278,6 +311,8 @@ s_submit_lines (s_map_t *map, const uint64_t *lines, size_t count,
         client_idmap_put (map->batches, req_id, (uintptr_t) batch) != 0) {
         free (batch);
         map->broken = map->broken || err == ZJOB_OK;
+    } else {
+        map->unacked += count;
     }
     return err;
 }
@@ -377,21 +412,31 @@ s_fill_batch (s_map_t *map, size_t room, zjob_spec_t *specs, uint64_t *lines)
     return s_submit_lines (map, lines, count, specs);
 }
 
-/* Sends the lines refused as busy again, once their backoff is over.
- * Returns ZJOB_OK or the submit's error. */
+/* How many more jobs the in-flight limit lets go to the broker now. */
+static size_t
+s_flow_room (const s_map_t *map)
+{
+    return client_flow_room (&map->flow, map->unacked + map->open);
+}
+
+/* Sends lines refused as busy again, as many as the in-flight limit has
+ * room for: paced by our own results while jobs of ours are accepted and
+ * unfinished, else by the backoff. Returns ZJOB_OK or the submit's error. */
 static zjob_err_t
 s_fill_retries (s_map_t *map, zjob_spec_t *specs, uint64_t *lines)
 {
     zjob_err_t err = ZJOB_OK;
     size_t window = map->options->window;
-    if (clock_mono_ms () < map->retry_at_ms) {
+    if (map->open == 0 && clock_mono_ms () < map->retry_at_ms) {
         return ZJOB_OK;
     }
-    while (err == ZJOB_OK && map->retry_count > 0) {
+    size_t room;
+    while (err == ZJOB_OK && map->retry_count > 0 &&
+           (room = s_flow_room (map)) > 0) {
         size_t count = 0;
         size_t bytes = 0;
-        while (count < map->options->batch && map->retry_count > 0 &&
-               bytes < MAP_BATCH_BYTES) {
+        while (count < map->options->batch && count < room &&
+               map->retry_count > 0 && bytes < MAP_BATCH_BYTES) {
             lines[count] = map->retry[map->retry_head];
             bytes += s_slot (map, lines[count++])->len;
             map->retry_head = (map->retry_head + 1) % window;
@@ -402,8 +447,8 @@ s_fill_retries (s_map_t *map, zjob_spec_t *specs, uint64_t *lines)
     return err;
 }
 
-/* Submits batches while the window has room and input lasts; while busy
- * lines wait for their backoff, nothing new is sent. */
+/* Submits batches while the window and the in-flight limit have room and
+ * input lasts; while busy lines wait to go again, nothing new is sent. */
 static zjob_err_t
 s_fill (s_map_t *map)
 {
@@ -417,6 +462,8 @@ s_fill (s_map_t *map)
     while (err == ZJOB_OK && map->retry_count == 0 && !map->eof &&
            !map->broken) {
         size_t room = options->window - client_reorder_in_flight (map->reorder);
+        size_t flow = s_flow_room (map);
+        room = flow < room ? flow : room;
         if (room == 0) {
             break;
         }
@@ -476,17 +523,18 @@ s_progress (s_map_t *map, bool final)
     fflush (map->err);
 }
 
-/* After a poll: busy acks push the next retry further off, acceptances
- * alone start the backoff over. */
+/* After a poll: an acceptance starts the backoff over, busy acks push
+ * the next timed retry further off. */
 static void
 s_backoff_update (s_map_t *map)
 {
+    if (map->accepted) {
+        client_backoff_reset (&map->backoff);
+    }
     if (map->busy_seen) {
         uint64_t random = ((uint64_t) rand () << 31) ^ (uint64_t) rand ();
         map->retry_at_ms =
             clock_mono_ms () + client_backoff_step (&map->backoff, random);
-    } else if (map->accepted) {
-        client_backoff_reset (&map->backoff);
     }
     map->busy_seen = false;
     map->accepted = false;
@@ -497,7 +545,8 @@ static int
 s_poll_ms (const s_map_t *map)
 {
     uint64_t now = clock_mono_ms ();
-    if (map->retry_count == 0 || map->retry_at_ms >= now + MAP_POLL_MS) {
+    if (map->retry_count == 0 || map->open > 0 ||
+        map->retry_at_ms >= now + MAP_POLL_MS) {
         return MAP_POLL_MS;
     }
     return map->retry_at_ms > now ? (int) (map->retry_at_ms - now) : 0;
@@ -562,6 +611,7 @@ client_map_run (zjob_client_t *client, const client_map_options_t *options,
     map.slots = calloc (options->window, sizeof *map.slots);
     map.retry = calloc (options->window, sizeof *map.retry);
     client_backoff_init (&map.backoff, MAP_BUSY_FIRST_MS, MAP_BUSY_MAX_MS);
+    client_flow_init (&map.flow, options->window);
     srand ((unsigned) clock_mono_ms ());
     map.started_ms = clock_mono_ms ();
     zjob_err_t rc = ZJOB_ENOMEM;

@@ -33,6 +33,8 @@ struct zjob_client {
     uint64_t next_req_id;    /* last req_id used */
     uint64_t last_heard_ms;  /* monotonic: last message (or start of wait) */
     uint64_t last_ping_ms;   /* monotonic: last Heartbeat sent */
+    uint64_t owed_ms;        /* monotonic: first Heartbeat sent since the
+                                broker was last heard; 0: none unanswered */
     size_t pending_acks;     /* async jobs with no SubmitReply yet */
     client_batch_t *batches; /* async Submits awaiting their reply */
     size_t n_batches;        /* entries in use */
@@ -51,7 +53,11 @@ struct zjob_client {
                                 unacknowledged Submits must go again */
     bool heard;              /* the broker answered at least once */
     bool down;               /* silent past liveness: presumed down */
-    int64_t down_timeout_ms; /* silence, once heard, before giving up */
+    bool patient;            /* wait for a broker never heard as well */
+    int64_t down_timeout_ms; /* unanswered Heartbeats, once heard (or
+                                patient), before giving up */
+    zjob_down_fn *down_fn;   /* called when presumed down, or NULL */
+    void *down_arg;          /* its argument */
     char error[CLIENT_ERROR_LEN]; /* detail of the last error */
 };
 
@@ -77,10 +83,12 @@ zjob_err_t client_send (zjob_client_t *client, Zjob__Envelope *envelope);
  * decode are skipped. Every message is noted: a Heartbeat with a new
  * broker instance, or any message after silence, bumps client->epoch.
  * Returns ZJOB_OK, ZJOB_ETIMEDOUT at the deadline, or ZJOB_EUNREACHABLE
- * when the broker was silent for liveness x interval and never answered,
- * or (once it answered) for the down timeout; patient: the deadline is the
- * caller's own bound, so silence alone never ends the wait once the broker
- * answered. The caller frees *out with codec_free. */
+ * when the broker was silent for liveness x interval and never answered
+ * (unless the client is patient), or (once it answered) left Heartbeats
+ * unanswered for the down timeout; patient: the deadline is the caller's
+ * own bound, so silence alone never ends the wait once the broker
+ * answered (or the client is patient). The caller frees *out with
+ * codec_free. */
 zjob_err_t client_recv (zjob_client_t *client, uint64_t deadline_ms,
                         bool patient, Zjob__Envelope **out);
 

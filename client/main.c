@@ -15,7 +15,7 @@ s_help (FILE *stream)
              "  -b, --broker EP  broker endpoint (default $ZJOB_BROKER, "
              "else %s)\n"
              "  -h, --help       this help; COMMAND --help for a command's\n"
-             "  --version        print the version\n\n"
+             "  -V, --version    print the version\n\n"
              "Commands:\n",
              ZJOB_DEFAULT_ENDPOINT);
     for (const client_command_t *command = client_commands; command->name;
@@ -26,7 +26,9 @@ s_help (FILE *stream)
              "\nDurations read like 250ms, 30s, 5m.\n"
              "A broker that goes silent after answering (a restart) is "
              "waited for up to\n$ZJOB_DOWN_TIMEOUT (default 60s); "
-             "requests and waits are then sent again.\n\n"
+             "requests and waits are then sent again.\nwait, map and "
+             "submit --wait also wait that long for a broker that has not\n"
+             "answered yet; the other commands give it 3s.\n\n"
              "Exit codes:\n"
              "  0  success\n"
              "  1  a job failed (failed, cancelled, timed_out, dead), was\n"
@@ -42,7 +44,7 @@ s_globals (int argc, char **argv, const char **endpoint, int *code)
 {
     static const client_flag_t flags[] = {{"broker", 'b', true, 1},
                                           {"help", 'h', false, 2},
-                                          {"version", 0, false, 3},
+                                          {"version", 'V', false, 3},
                                           {NULL, 0, false, 0}};
     client_args_t scan = {.argc = argc, .argv = argv, .index = 1};
     const char *value;

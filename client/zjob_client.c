@@ -128,6 +128,19 @@ zjob_client_set_down_timeout (zjob_client_t *client, int64_t timeout_ms)
     }
 }
 
+void
+zjob_client_set_patient (zjob_client_t *client, bool patient)
+{
+    client->patient = patient;
+}
+
+void
+zjob_client_on_down (zjob_client_t *client, zjob_down_fn *fn, void *arg)
+{
+    client->down_fn = fn;
+    client->down_arg = arg;
+}
+
 uint64_t
 client_random (void)
 {
@@ -260,6 +273,7 @@ client_expect (zjob_client_t *client)
     uint64_t silence = (uint64_t) client->heartbeat_ms * client->liveness;
     if (!client->down && now - client->last_heard_ms > silence) {
         client->last_heard_ms = now;
+        client->owed_ms = 0;
     }
 }
 
@@ -273,12 +287,16 @@ client_send (zjob_client_t *client, Zjob__Envelope *envelope)
     return ZJOB_OK;
 }
 
-/* Sends a Heartbeat when one interval passed since the last one. */
+/* Sends a Heartbeat when one interval passed since the last one, noting
+ * the first one sent since the broker was last heard. */
 static void
 s_ping_if_due (zjob_client_t *client, uint64_t now)
 {
     if (now - client->last_ping_ms < (uint64_t) client->heartbeat_ms) {
         return;
+    }
+    if (client->owed_ms == 0) {
+        client->owed_ms = now;
     }
     Zjob__Heartbeat heartbeat;
     Zjob__Envelope env;
@@ -304,8 +322,9 @@ s_note_heard (zjob_client_t *client, const Zjob__Envelope *env)
                                   client->instance != env->heartbeat->instance);
         client->instance = env->heartbeat->instance;
     }
-    if (restarted && client->heard) {
-        client->epoch++;
+    if (restarted) {
+        client->epoch++; /* also after waiting for a broker never heard:
+                            what was sent meanwhile may be lost */
     }
     client->heard = true;
 }
@@ -323,6 +342,7 @@ s_read_one (zjob_client_t *client, Zjob__Envelope **out)
         return false;
     }
     client->last_heard_ms = clock_mono_ms ();
+    client->owed_ms = 0;
     bool more = zmq_msg_more (&msg);
     char why[256];
     if (!more) {
@@ -342,16 +362,32 @@ s_read_one (zjob_client_t *client, Zjob__Envelope **out)
     return *out != NULL;
 }
 
+/* Monotonic time at which the down timeout runs out: the down timeout
+ * after the first Heartbeat left unanswered; UINT64_MAX when none is. */
+static uint64_t
+s_down_end (const zjob_client_t *client)
+{
+    if (client->owed_ms == 0) {
+        return UINT64_MAX;
+    }
+    return client->owed_ms + (uint64_t) client->down_timeout_ms;
+}
+
 /* Milliseconds to sleep in zmq_poll: until the deadline, the next
- * heartbeat or the liveness limit, whichever comes first. */
+ * heartbeat, the liveness limit or the end of the down timeout, whichever
+ * comes first. */
 static long
 s_poll_wait (const zjob_client_t *client, uint64_t now, uint64_t deadline_ms)
 {
     uint64_t next = client->last_ping_ms + (uint64_t) client->heartbeat_ms;
     uint64_t dead = client->last_heard_ms +
                     (uint64_t) client->heartbeat_ms * client->liveness;
+    uint64_t down_end = s_down_end (client);
     if (dead < next && dead > now) {
         next = dead;
+    }
+    if (down_end < next && down_end > now) {
+        next = down_end;
     }
     if (deadline_ms < next) {
         next = deadline_ms;
@@ -359,28 +395,44 @@ s_poll_wait (const zjob_client_t *client, uint64_t now, uint64_t deadline_ms)
     return next > now ? (long) (next - now) : 0;
 }
 
+/* Presumes the broker down (once per silence) and tells the program. */
+static void
+s_mark_down (zjob_client_t *client)
+{
+    if (!client->down) {
+        client->down = true;
+        if (client->down_fn) {
+            client->down_fn (client, client->down_timeout_ms, client->down_arg);
+        }
+    }
+}
+
 /* Applies the silence rules at now: returns ZJOB_EUNREACHABLE when the
- * wait must end, else ZJOB_OK (marking the broker down past liveness). */
+ * wait must end, else ZJOB_OK (marking the broker down past liveness). A
+ * broker never heard gets liveness x interval, unless the client is
+ * patient; then, as for one heard, the down timeout applies. */
 static zjob_err_t
 s_check_silence (zjob_client_t *client, uint64_t now, bool patient)
 {
     uint64_t silent = now - client->last_heard_ms;
     uint64_t liveness = (uint64_t) client->heartbeat_ms * client->liveness;
-    if (silent < liveness) {
-        return ZJOB_OK;
-    }
-    if (!client->heard) {
+    bool known = client->heard || client->patient;
+    if (!known && silent >= liveness) {
         return client_fail (client, ZJOB_EUNREACHABLE,
                             "broker at %s did not answer for %llu ms",
                             client->endpoint, (unsigned long long) liveness);
     }
-    client->down = true;
-    if (patient || silent < (uint64_t) client->down_timeout_ms) {
+    if (silent >= liveness) {
+        s_mark_down (client);
+    }
+    if (!known || patient || now < s_down_end (client)) {
         return ZJOB_OK;
     }
     return client_fail (client, ZJOB_EUNREACHABLE,
-                        "broker at %s silent for %llu ms (down timeout)",
-                        client->endpoint, (unsigned long long) silent);
+                        "broker at %s silent for %llu ms (down timeout %lld "
+                        "ms)",
+                        client->endpoint, (unsigned long long) silent,
+                        (long long) client->down_timeout_ms);
 }
 
 zjob_err_t

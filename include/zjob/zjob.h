@@ -186,14 +186,40 @@ ZJOB_EXPORT void zjob_client_set_heartbeat (zjob_client_t *client,
 
 /* Sets how long a broker that has answered before may stay silent before
  * a call gives up with ZJOB_EUNREACHABLE (default 60000 ms, or the
- * duration in $ZJOB_DOWN_TIMEOUT such as "2m"). While it is silent the
- * client keeps sending Heartbeats; when it answers again (restarted or
- * not), the call sends its request, Waits and unacknowledged Submits again
- * and carries on. A broker that never answered is given only liveness x
- * interval. zjob_wait with a timeout waits for the broker up to that
- * timeout instead. timeout_ms must be > 0. */
+ * duration in $ZJOB_DOWN_TIMEOUT such as "2m"; a value that is not a
+ * valid duration is ignored). The time counts from the first Heartbeat it
+ * left unanswered, so a timeout shorter than liveness x interval (even
+ * than one interval) works. While it is silent the client keeps sending
+ * Heartbeats; when it answers again (restarted or not), the call sends its
+ * request, Waits and unacknowledged Submits again and carries on. A
+ * broker that never answered is given only liveness x interval, unless
+ * the client is patient (zjob_client_set_patient). zjob_wait with a
+ * timeout waits for the broker up to that timeout instead. timeout_ms
+ * must be > 0. */
 ZJOB_EXPORT void zjob_client_set_down_timeout (zjob_client_t *client,
                                                int64_t timeout_ms);
+
+/* patient: wait for a broker that has not answered yet as for one that
+ * went silent, up to the down timeout (or zjob_wait's timeout), instead of
+ * failing after liveness x interval. For programs whose point is to wait
+ * for jobs, which should outlast a broker restart even when they start
+ * while it is down; the default (not patient) reports a wrong endpoint
+ * quickly. */
+ZJOB_EXPORT void zjob_client_set_patient (zjob_client_t *client, bool patient);
+
+/* Called when a call finds the broker silent past liveness x interval and
+ * presumes it down, once per such silence: the call now waits for it up
+ * to down_timeout_ms (counted as zjob_client_set_down_timeout says).
+ * Runs on the calling thread, inside the call; it must not call the
+ * client. */
+typedef void (zjob_down_fn) (zjob_client_t *client, int64_t down_timeout_ms,
+                             void *arg);
+
+/* Sets the function called when the broker is presumed down (NULL: none),
+ * with arg. A library never logs: this is how a program can say why a
+ * call takes long. */
+ZJOB_EXPORT void zjob_client_on_down (zjob_client_t *client, zjob_down_fn *fn,
+                                      void *arg);
 
 /* Writes a fresh automatic idempotency key into buf (len bytes, at least
  * ZJOB_KEY_LEN): "~", 16 hex digits of a random per-client session id,

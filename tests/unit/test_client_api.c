@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "common/clock.h"
 #include "common/codec.h"
 #include "zjob/zjob.h"
 
@@ -271,6 +272,36 @@ test_client_api_fails_fast_without_broker (void **state)
     assert_null (zjob_client_new ("nonsense://x"));
 }
 
+/* Counts the down notices of a client. */
+static void
+s_count_down (zjob_client_t *client, int64_t down_timeout_ms, void *arg)
+{
+    (void) client;
+    assert_int_equal (down_timeout_ms, 400);
+    (*(int *) arg)++;
+}
+
+static void
+test_client_api_patient_waits_the_down_timeout (void **state)
+{
+    zjob_client_t *client = zjob_client_new ("inproc://nobody-here");
+    assert_non_null (client);
+    int downs = 0;
+    zjob_client_set_heartbeat (client, 50, 2);
+    zjob_client_set_down_timeout (client, 400);
+    zjob_client_set_patient (client, true);
+    zjob_client_on_down (client, s_count_down, &downs);
+    uint64_t id = 1;
+    int states[9] = {0};
+    uint64_t start = clock_mono_ms ();
+    assert_int_equal (zjob_wait (client, &id, 1, -1, s_count_info, states),
+                      ZJOB_EUNREACHABLE);
+    uint64_t took = clock_mono_ms () - start;
+    assert_true (took >= 380 && took < 2000); /* not liveness x interval */
+    assert_int_equal (downs, 1);
+    zjob_client_destroy (&client);
+}
+
 static void
 test_client_api_names_states_and_errors (void **state)
 {
@@ -290,6 +321,7 @@ main (void)
         cmocka_unit_test (test_client_api_status_and_wait),
         cmocka_unit_test (test_client_api_pipelines_submits),
         cmocka_unit_test (test_client_api_fails_fast_without_broker),
+        cmocka_unit_test (test_client_api_patient_waits_the_down_timeout),
         cmocka_unit_test (test_client_api_names_states_and_errors),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
