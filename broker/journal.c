@@ -415,6 +415,12 @@ journal_size (const journal_t *self)
     return total;
 }
 
+size_t
+journal_segment_count (const journal_t *self)
+{
+    return self->seg_count;
+}
+
 uint64_t
 journal_segment_bytes (const journal_t *self)
 {
@@ -474,15 +480,25 @@ s_record_check (const uint8_t *data, size_t size, size_t offset, uint32_t *len)
     return NULL;
 }
 
-/* Returns the offset of the first valid record at or after from, or size
+/* Returns the offset of the first valid record after the bad one at bad
+ * (whose length field reads len, and which failed for reason), or size
  * when none follows. A crash only tears the end of a file: a valid record
- * after a bad one means damage, and what follows it is kept. */
+ * after a bad one means damage, and what follows it is kept. When only
+ * the checksum failed the length is likely intact, and the record right
+ * after it is tried first, so that a payload that happens to hold a
+ * record's bytes is not taken for one; else the bytes are searched. */
 static size_t
-s_resync (const uint8_t *data, size_t size, size_t from)
+s_resync (const uint8_t *data, size_t size, size_t bad, uint32_t len,
+          const char *reason)
 {
-    uint32_t len;
-    for (size_t offset = from; offset + JOURNAL_HEADER <= size; offset++) {
-        if (!s_record_check (data, size, offset, &len)) {
+    uint32_t next_len;
+    size_t after = bad + JOURNAL_HEADER + len;
+    if (strcmp (reason, "checksum") == 0 && after < size &&
+        !s_record_check (data, size, after, &next_len)) {
+        return after;
+    }
+    for (size_t offset = bad + 1; offset + JOURNAL_HEADER <= size; offset++) {
+        if (!s_record_check (data, size, offset, &next_len)) {
             return offset;
         }
     }
@@ -507,7 +523,7 @@ s_replay_records (int fd, const char *path, const uint8_t *data, size_t size,
             continue;
         }
         found->damaged++;
-        size_t next = s_resync (data, size, offset + 1);
+        size_t next = s_resync (data, size, offset, len, reason);
         if (next == size) {
             return dropped + s_bad_end (fd, path, offset, size, last, reason);
         }

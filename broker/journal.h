@@ -89,6 +89,9 @@ void journal_drop_old (journal_t *self);
  * done (deleted ones no longer count). */
 uint64_t journal_size (const journal_t *self);
 
+/* Segments that exist or will exist once pending work is done. */
+size_t journal_segment_count (const journal_t *self);
+
 /* Bytes appended since the last journal_rotate. */
 uint64_t journal_segment_bytes (const journal_t *self);
 

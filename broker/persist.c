@@ -16,13 +16,14 @@
  *   Register.holding), then go back in line; finished ones stay answerable
  *   until their result time is over. Nothing is journaled during replay.
  * - Compaction: when the journal has grown past max(journal-compact, twice
- *   the live size), the journal switches to a new segment, a cursor walks a
- *   list of the ids that were live then and writes a full record of each
- *   (a few thousand per loop turn, so the loop keeps serving), and once the
- *   last one is appended the older segments are deleted when durable.
- *   Records of changes made meanwhile land in the new segment too; since a
- *   full record is written from the job's state at that moment, replaying
- *   the new segment alone gives the current state.
+ *   the live size), or has more than 16 segments, the journal switches to
+ *   a new segment, a cursor walks a list of the ids that were live then
+ *   and writes a full record of each (a few thousand per loop turn, so the
+ *   loop keeps serving), and once the last one is appended the older
+ *   segments are deleted when durable. Records of changes made meanwhile
+ *   land in the new segment too; since a full record is written from the
+ *   job's state at that moment, replaying the new segment alone gives the
+ *   current state.
  * - Ids: each segment starts with a record of the next id, so ids stay
  *   unique across restarts even when every job has been forgotten.
  */
@@ -32,6 +33,10 @@
 #include "broker/broker_impl.h"
 #include "broker/journal.h"
 #include "common/clock.h"
+
+/* Segments (each start of the broker opens one) before a compaction
+ * folds them into one, however small they are. */
+#define PERSIST_MAX_SEGMENTS 16
 
 /* Full records written per loop turn while compacting. */
 #define PERSIST_COMPACT_STEP 4096
@@ -480,7 +485,8 @@ broker_persist_turn (broker_t *self)
         if (limit < self->config.journal_compact) {
             limit = self->config.journal_compact;
         }
-        if (journal_size (self->journal) > limit) {
+        if (journal_size (self->journal) > limit ||
+            journal_segment_count (self->journal) > PERSIST_MAX_SEGMENTS) {
             s_compact_begin (self);
         }
     }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "broker/journal.h"
 #include "zjob.pb-c.h"
@@ -245,10 +246,70 @@ test_journal_keeps_records_after_damage_in_last_segment (void **state)
     assert_int_equal (seen.count, 19);
     assert_int_equal (seen.ids[18], 20);
     assert_int_equal (s_size (path), size);
+    assert_int_equal (seen.ids[0], 1);
     s_flip (path, 0); /* the magic too: the records are still read */
     found = s_session (dir, JOURNAL_ALWAYS, &seen, 0, 0);
     assert_int_equal (found.damaged, 2);
     assert_int_equal (seen.count, 19);
+    s_rmdir (dir);
+    free (dir);
+}
+
+/* Frames rec as the journal does: length, crc32 of length and body, body.
+ * Returns the bytes written to out. */
+static size_t
+s_frame (const Zjob__JournalJob *rec, uint8_t *out)
+{
+    size_t len = zjob__journal_job__pack (rec, out + 8);
+    for (int i = 0; i < 4; i++) {
+        out[i] = (uint8_t) (len >> (8 * i));
+    }
+    uLong crc = crc32 (crc32 (0L, Z_NULL, 0), out, 4);
+    crc = crc32 (crc, out + 8, (uInt) len);
+    for (int i = 0; i < 4; i++) {
+        out[4 + i] = (uint8_t) (crc >> (8 * i));
+    }
+    return 8 + len;
+}
+
+static void
+test_journal_damage_does_not_replay_a_payload (void **state)
+{
+    char *dir = s_tempdir ();
+    journal_t *journal = journal_open (dir, JOURNAL_ALWAYS);
+    journal_replay_t found;
+    seen_t seen;
+    assert_int_equal (journal_replay (journal, s_visit, &seen, &found), 0);
+    assert_int_equal (journal_start (journal), 0);
+    /* job 2's payload holds a well-framed record of a job 999 */
+    uint8_t forged[256];
+    Zjob__JournalJob inner = ZJOB__JOURNAL_JOB__INIT;
+    inner.id = 999;
+    inner.full = true;
+    inner.queue = "q";
+    size_t forged_len = s_frame (&inner, forged);
+    Zjob__JournalJob rec = ZJOB__JOURNAL_JOB__INIT;
+    rec.full = true;
+    rec.queue = "q";
+    for (uint64_t id = 1; id <= 3; id++) {
+        rec.id = id;
+        rec.payload.data = id == 2 ? forged : NULL;
+        rec.payload.len = id == 2 ? forged_len : 0;
+        assert_int_equal (journal_append_pb (journal, &rec.base), 0);
+    }
+    journal_close (&journal);
+    /* break job 2's checksum, leaving its length intact */
+    char path[4096];
+    s_segment (dir, 0, path, sizeof path);
+    uint8_t first[64];
+    rec.id = 1;
+    rec.payload.len = 0;
+    s_flip (path, 8 + (off_t) s_frame (&rec, first) + 4);
+    found = s_session (dir, JOURNAL_ALWAYS, &seen, 0, 0);
+    assert_int_equal (found.damaged, 1);
+    assert_int_equal (seen.count, 2);
+    assert_int_equal (seen.ids[0], 1);
+    assert_int_equal (seen.ids[1], 3);
     s_rmdir (dir);
     free (dir);
 }
@@ -356,6 +417,7 @@ main (void)
         cmocka_unit_test (
             test_journal_keeps_records_after_damage_in_last_segment),
         cmocka_unit_test (test_journal_reports_missing_segment),
+        cmocka_unit_test (test_journal_damage_does_not_replay_a_payload),
         cmocka_unit_test (test_journal_batch_turns_durable),
         cmocka_unit_test (test_journal_drop_old_keeps_new_segment),
         cmocka_unit_test (test_journal_refuses_second_broker),
