@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 #include "common/units.h"
@@ -161,7 +162,13 @@ config_set (const config_option_t *options, size_t count, const char *key,
                        : s_fail (err, where, key, "not true or false");
         case CONFIG_CHOICE:
             if (!s_is_choice (option->choices, text)) {
-                return s_fail (err, where, key, "not one of the choices");
+                char why[240] = "not one of:";
+                for (int i = 0; option->choices && option->choices[i]; i++) {
+                    size_t used = strlen (why);
+                    snprintf (why + used, sizeof why - used, "%s %s",
+                              i ? "," : "", option->choices[i]);
+                }
+                return s_fail (err, where, key, why);
             }
             return s_set_string (option->target, text);
         case CONFIG_QUEUES:
@@ -467,6 +474,28 @@ s_top_pair (const yaml_walk_t *walk, yaml_node_pair_t *pair)
                        where, walk->err);
 }
 
+/* Fails when the key of pair was given earlier in mapping: a setting
+ * written twice is a mistake whichever one was meant. */
+static int
+s_repeated_key (const yaml_walk_t *walk, yaml_node_t *mapping,
+                yaml_node_pair_t *pair)
+{
+    yaml_node_t *key = yaml_document_get_node (walk->doc, pair->key);
+    const char *name = s_scalar (key);
+    for (yaml_node_pair_t *before = mapping->data.mapping.pairs.start;
+         name && before < pair; before++) {
+        yaml_node_t *earlier = yaml_document_get_node (walk->doc, before->key);
+        const char *other = s_scalar (earlier);
+        if (other && strcmp (other, name) == 0) {
+            char why[96];
+            snprintf (why, sizeof why, "given twice (first on line %zu)",
+                      earlier->start_mark.line + 1);
+            return s_node_fail (walk, key, name, why);
+        }
+    }
+    return 0;
+}
+
 static int
 s_walk (yaml_walk_t *walk)
 {
@@ -480,7 +509,8 @@ s_walk (yaml_walk_t *walk)
     }
     for (yaml_node_pair_t *pair = root->data.mapping.pairs.start;
          pair < root->data.mapping.pairs.top; pair++) {
-        if (s_top_pair (walk, pair) != 0) {
+        if (s_repeated_key (walk, root, pair) != 0 ||
+            s_top_pair (walk, pair) != 0) {
             return -1;
         }
     }
@@ -492,6 +522,12 @@ config_load_file (const config_option_t *options, size_t count,
                   const char *path, char *err)
 {
     FILE *file = fopen (path, "rb");
+    struct stat st;
+    if (file && fstat (fileno (file), &st) == 0 && S_ISDIR (st.st_mode)) {
+        fclose (file);
+        file = NULL;
+        errno = EISDIR;
+    }
     if (!file) {
         snprintf (err, CONFIG_ERROR_LEN, "%s: %s", path, strerror (errno));
         return -1;
@@ -517,13 +553,42 @@ config_load_file (const config_option_t *options, size_t count,
     return rc;
 }
 
+/* The placeholder for an option's value in the help text. */
+static const char *
+s_metavar (const config_option_t *option)
+{
+    switch (option->type) {
+        case CONFIG_INT:
+            return "N";
+        case CONFIG_DURATION:
+            return "DUR";
+        case CONFIG_SIZE:
+            return "SIZE";
+        case CONFIG_BOOL:
+            return "BOOL";
+        case CONFIG_CHOICE:
+            return "WORD";
+        case CONFIG_QUEUES:
+            return "NAME[=HANDLER]";
+        default:
+            return "TEXT";
+    }
+}
+
 void
 config_print_help (const config_option_t *options, size_t count, void *stream)
 {
+    int width = 22; /* as the programs' own -c, -h and -V lines */
+    char flag[96];
     for (size_t i = 0; i < count; i++) {
-        char flag[64];
-        snprintf (flag, sizeof flag, "--%s", options[i].key);
-        fprintf (stream, "  %-22s %s\n", flag,
+        int len = snprintf (flag, sizeof flag, "--%s %s", options[i].key,
+                            s_metavar (&options[i]));
+        width = len > width ? len : width;
+    }
+    for (size_t i = 0; i < count; i++) {
+        snprintf (flag, sizeof flag, "--%s %s", options[i].key,
+                  s_metavar (&options[i]));
+        fprintf (stream, "  %-*s %s\n", width, flag,
                  options[i].help ? options[i].help : "");
     }
 }

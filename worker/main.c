@@ -77,10 +77,10 @@ s_usage (FILE *stream)
              "Serves queues for a zjob broker. Settings come from FILE, then\n"
              "ZJOB_<KEY> environment variables, then flags; queues given by\n"
              "a later source replace those of an earlier one.\n\n"
-             "  -c, --config FILE        YAML file with the keys below\n");
+             "  -c, --config FILE       YAML file with the keys below\n");
     config_print_help (s_options, S_OPTION_COUNT, stream);
-    fprintf (stream, "  -h, --help               this text\n"
-                     "  -V, --version            the version\n\n"
+    fprintf (stream, "  -h, --help              this text\n"
+                     "  -V, --version           the version\n\n"
                      "Exit codes: 0 drained cleanly, 1 jobs did not stop, 2 "
                      "usage or configuration error.\n");
 }

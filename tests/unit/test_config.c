@@ -165,6 +165,20 @@ test_config_wrong_shapes_are_errors (void **state)
 }
 
 static void
+test_config_repeated_key_and_choices_are_explained (void **state)
+{
+    const char *err = s_load ("fsync: always\nthreads: 2\nfsync: never\n", -1);
+    assert_non_null (
+        strstr (err, ":3:1: fsync: given twice (first on line 1)"));
+    err = s_load ("fsync: sometimes\n", -1);
+    assert_non_null (strstr (err, "not one of: always, batch, never"));
+    char dir_err[CONFIG_ERROR_LEN];
+    assert_int_equal (
+        config_load_file (s_options, OPTION_COUNT, "/tmp", dir_err), -1);
+    assert_non_null (strstr (dir_err, "/tmp: Is a directory"));
+}
+
+static void
 test_config_empty_file_sets_nothing (void **state)
 {
     s_load ("", 0);
@@ -322,6 +336,9 @@ main (void)
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_config_wrong_shapes_are_errors,
                                          s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_config_repeated_key_and_choices_are_explained, s_setup,
+            s_teardown),
         cmocka_unit_test_setup_teardown (test_config_empty_file_sets_nothing,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_config_missing_file_is_named,
