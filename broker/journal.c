@@ -162,21 +162,37 @@ s_segment_path (const journal_t *self, uint64_t no, char *path, size_t size)
 }
 
 /* Creates segment no with its magic and makes it durable. Returns the
- * descriptor; exits on failure. */
+ * descriptor, or -1 with errno set and the half-made file removed. */
 static int
-s_segment_create (journal_t *self, uint64_t no)
+s_segment_try_create (journal_t *self, uint64_t no)
 {
     char path[4096];
     s_segment_path (self, no, path, sizeof path);
     int fd =
         open (path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
-    if (fd < 0 ||
-        s_write_all (fd, (const uint8_t *) JOURNAL_MAGIC, JOURNAL_MAGIC_LEN)) {
-        s_fatal ("create", self->dir);
+    if (fd < 0) {
+        return -1;
     }
-    if (self->mode != JOURNAL_NEVER &&
-        (fdatasync (fd) != 0 || fsync (self->dir_fd) != 0)) {
-        s_fatal ("fsync", self->dir);
+    if (s_write_all (fd, (const uint8_t *) JOURNAL_MAGIC, JOURNAL_MAGIC_LEN) ||
+        (self->mode != JOURNAL_NEVER &&
+         (fdatasync (fd) != 0 || fsync (self->dir_fd) != 0))) {
+        int saved = errno;
+        close (fd);
+        unlink (path);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+/* As s_segment_try_create, for a segment the journal cannot go on without:
+ * exits on failure (see the design notes). */
+static int
+s_segment_create (journal_t *self, uint64_t no)
+{
+    int fd = s_segment_try_create (self, no);
+    if (fd < 0) {
+        s_fatal ("create", self->dir);
     }
     return fd;
 }
@@ -692,7 +708,14 @@ journal_start (journal_t *self)
     if (s_segs_add (self, no, JOURNAL_MAGIC_LEN) != 0) {
         return -1;
     }
-    self->fd = s_segment_create (self, no);
+    self->fd = s_segment_try_create (self, no);
+    if (self->fd < 0) {
+        LOG_ERROR ("journal_unusable",
+                   "dir=%s reason=\"cannot create a "
+                   "segment: %s\"",
+                   self->dir, strerror (errno));
+        return -1;
+    }
     if (self->mode != JOURNAL_BATCH) {
         return 0;
     }
