@@ -296,6 +296,41 @@ s_submit_waited (const zjob_info_t *info, void *arg)
     args->succeeded = s_print_final (info, args->json, true);
 }
 
+/* How long submit --wait waits before it checks that a worker serves the
+ * job's queue. */
+#define SUBMIT_HINT_MS 3000
+
+/* What s_queue_workers looks for and finds. */
+typedef struct {
+    const char *queue; /* the queue asked about */
+    int64_t workers;   /* workers serving it; -1: the broker does not know
+                          it */
+} s_queue_probe_t;
+
+static void
+s_queue_workers (const zjob_queue_info_t *queue, void *arg)
+{
+    s_queue_probe_t *probe = arg;
+    if (strcmp (queue->name, probe->queue) == 0) {
+        probe->workers = queue->workers;
+    }
+}
+
+/* Says on stderr, once, when no worker serves the queue a waiting submit
+ * is stuck on: the job waits in line for one, perhaps for ever. */
+static void
+s_hint_no_worker (zjob_client_t *client, const char *queue)
+{
+    s_queue_probe_t probe = {queue, -1};
+    if (zjob_queues (client, s_queue_workers, &probe) == ZJOB_OK &&
+        probe.workers == 0) {
+        fprintf (stderr,
+                 "zjob: no worker serves queue '%s'; the job waits for one "
+                 "(Ctrl-C stops waiting, the job stays queued)\n",
+                 queue);
+    }
+}
+
 /* Submits the one job, prints its id or waits and prints its result. */
 static int
 s_submit_run (zjob_client_t *client, s_submit_args_t *args)
@@ -326,7 +361,11 @@ s_submit_run (zjob_client_t *client, s_submit_args_t *args)
         }
         return CLI_EXIT_OK;
     }
-    err = zjob_wait (client, &id, 1, -1, s_submit_waited, args);
+    err = zjob_wait (client, &id, 1, SUBMIT_HINT_MS, s_submit_waited, args);
+    if (err == ZJOB_ETIMEDOUT) {
+        s_hint_no_worker (client, args->spec.queue);
+        err = zjob_wait (client, &id, 1, -1, s_submit_waited, args);
+    }
     if (err != ZJOB_OK) {
         return client_cli_fail (client, "wait", err);
     }

@@ -67,4 +67,16 @@ grep -q "worker endpoint" "$TEST_DIR/err" ||
     fail "worker on the client port: $(cat "$TEST_DIR/err")"
 expect_rc 0 "$ZJOB" queues --json
 jq -e 'type == "array"' "$TEST_DIR/out" >/dev/null || fail "queues --json"
+# submit --wait on a queue nobody serves says so, then still gets its
+# result once a worker for it turns up.
+timeout 30 "$ZJOB" submit lonely hello --wait >"$TEST_DIR/lonely.out" \
+    2>"$TEST_DIR/lonely.err" &
+lonely=$!
+sleep 4
+grep -q "no worker serves queue 'lonely'" "$TEST_DIR/lonely.err" ||
+    fail "no hint for an unserved queue: $(cat "$TEST_DIR/lonely.err")"
+start_worker lonely-worker --queue "lonely=builtin:echo"
+wait "$lonely" || fail "submit --wait on a late-served queue exited $?"
+[ "$(cat "$TEST_DIR/lonely.out")" = hello ] ||
+    fail "late-served result: '$(cat "$TEST_DIR/lonely.out")'"
 pass "help, version, exit codes and config errors"
