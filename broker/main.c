@@ -7,6 +7,7 @@
 
 #include "broker/broker.h"
 #include "common/config.h"
+#include "common/text.h"
 
 #include "common/log.h"
 
@@ -236,6 +237,9 @@ s_validate (void)
               "under 2GiB";
     } else if (!s_settings.clients[0] || !s_settings.workers[0]) {
         why = "clients and workers endpoints must not be empty";
+    } else if (!text_endpoint_port_ok (s_settings.clients) ||
+               !text_endpoint_port_ok (s_settings.workers)) {
+        why = "clients and workers: a port must be at most 65535";
     } else if (s_settings.result_ttl_ms < 1000 ||
                s_settings.dead_ttl_ms < 1000) {
         why = "result-ttl and dead-ttl must be at least 1s: a waiting "

@@ -84,3 +84,21 @@ text_utf8_fix (char *text, size_t len)
         at += step;
     }
 }
+
+bool
+text_endpoint_port_ok (const char *endpoint)
+{
+    const char *colon = endpoint ? strrchr (endpoint, ':') : NULL;
+    if (!colon || !colon[1] ||
+        strspn (colon + 1, "0123456789") != strlen (colon + 1)) {
+        return true; /* no numeric port: "*", a name, ipc://... */
+    }
+    unsigned long port = 0;
+    for (const char *digit = colon + 1; *digit; digit++) {
+        port = port * 10 + (unsigned long) (*digit - '0');
+        if (port > 65535) {
+            return false;
+        }
+    }
+    return true;
+}

@@ -19,4 +19,9 @@ bool text_is_name (const char *text, size_t max_len);
  * does not change. */
 void text_utf8_fix (char *text, size_t len);
 
+/* Returns true unless endpoint ends in ":PORT" with a number over 65535
+ * (which the socket library would quietly take modulo 65536). NULL is
+ * fine. */
+bool text_endpoint_port_ok (const char *endpoint);
+
 #endif

@@ -15,6 +15,7 @@
 
 #include "common/codec.h"
 #include "common/config.h"
+#include "common/text.h"
 #include "common/log.h"
 #include "worker/handler.h"
 #include "worker/worker.h"
@@ -127,6 +128,8 @@ s_configure (int argc, char **argv)
     } else if (s_settings.log_level &&
                log_set_level (s_settings.log_level) != 0) {
         why = "bad log level";
+    } else if (!text_endpoint_port_ok (s_settings.broker)) {
+        why = "broker: a port must be at most 65535";
     }
     if (why) {
         fprintf (stderr, "zjob-worker: %s\n", why);

@@ -47,6 +47,20 @@ test_text_fix_replaces_bad_bytes (void **state)
     assert_memory_equal (with_nul, "a?b", 3);
 }
 
+static void
+test_text_endpoint_ports (void **state)
+{
+    assert_true (text_endpoint_port_ok ("tcp://127.0.0.1:5570"));
+    assert_true (text_endpoint_port_ok ("tcp://*:65535"));
+    assert_true (text_endpoint_port_ok ("tcp://127.0.0.1:*"));
+    assert_true (text_endpoint_port_ok ("ipc:///tmp/zjob.sock"));
+    assert_true (text_endpoint_port_ok ("tcp://[::1]:5570"));
+    assert_true (text_endpoint_port_ok (NULL));
+    assert_false (text_endpoint_port_ok ("tcp://127.0.0.1:65536"));
+    assert_false (text_endpoint_port_ok ("tcp://127.0.0.1:99999"));
+    assert_true (text_endpoint_port_ok ("tcp://127.0.0.1:0000000080"));
+}
+
 int
 main (void)
 {
@@ -54,6 +68,7 @@ main (void)
         cmocka_unit_test (test_text_valid_utf8),
         cmocka_unit_test (test_text_names),
         cmocka_unit_test (test_text_fix_replaces_bad_bytes),
+        cmocka_unit_test (test_text_endpoint_ports),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
