@@ -168,9 +168,18 @@ job_t *broker_job_accept (broker_t *self, const Zjob__JobSpec *spec,
 void broker_job_finish (broker_t *self, job_t *job,
                         const Zjob__Outcome *outcome);
 
+/* How a running job lost its worker. */
+typedef enum {
+    ORPHAN_RETURNED,  /* handed back, or never reached it: no fault */
+    ORPHAN_LOST,      /* the worker died with other jobs on it */
+    ORPHAN_LOST_ALONE /* the worker died running this job only */
+} orphan_t;
+
 /* Puts a running job whose worker left or died back in line (or ends it
- * when it was being cancelled, or DEAD when it lost too many workers). */
-void broker_job_orphan (broker_t *self, job_t *job, bool lost);
+ * when it was being cancelled). A job that has lost max-lost workers is
+ * a suspect: it runs alone from then on, and ends DEAD when its worker
+ * dies while it runs alone, since then nothing else can be to blame. */
+void broker_job_orphan (broker_t *self, job_t *job, orphan_t how);
 
 /* Puts a DEAD job back in line with its attempts reset (dead-set retry).
  * Returns 0, or -1 when job is not DEAD or its payload is gone. */

@@ -79,7 +79,7 @@ bool
 dispatch_worker_ready (const worker_t *self)
 {
     return self->credit > 0 && !self->draining && !self->gone &&
-           self->queue_count > 0;
+           self->queue_count > 0 && self->isolated == 0;
 }
 
 /* Returns the worker's entry for queue, or NULL when it does not serve it. */
@@ -97,13 +97,16 @@ s_slot (worker_t *self, const queue_t *queue)
 /* Returns the next job the slot may take within max_bytes (ignored when
  * nothing was taken yet), or NULL. */
 static job_t *
-s_slot_next (const worker_queue_t *slot, size_t bytes, size_t max_bytes,
-             size_t taken)
+s_slot_next (const worker_t *worker, const worker_queue_t *slot, size_t bytes,
+             size_t max_bytes, size_t taken)
 {
     if (slot->concurrency && slot->running >= slot->concurrency) {
         return NULL;
     }
     job_t *job = queue_peek (slot->queue);
+    if (job && job->isolate && worker->running > 0) {
+        return NULL; /* it runs alone: on a worker with nothing else */
+    }
     if (job && taken > 0 && bytes + job->payload_len > max_bytes) {
         return NULL;
     }
@@ -120,7 +123,8 @@ s_best_slot (const worker_t *self, size_t bytes, size_t max_bytes, size_t taken)
     int32_t best_priority = 0;
     for (size_t n = 0; n < self->queue_count; n++) {
         size_t at = (self->queue_cursor + n) % self->queue_count;
-        job_t *job = s_slot_next (&self->queues[at], bytes, max_bytes, taken);
+        job_t *job =
+            s_slot_next (self, &self->queues[at], bytes, max_bytes, taken);
         if (job && (best < 0 || job->priority > best_priority)) {
             best = (long) at;
             best_priority = job->priority;
@@ -165,6 +169,7 @@ dispatch_hold (worker_t *self, job_t *job)
         self->credit--;
     }
     self->running++;
+    self->isolated += job->isolate;
     job->prev = NULL;
     job->next = self->held;
     if (self->held) {
@@ -192,6 +197,7 @@ dispatch_release (job_t *job, bool return_credit)
     job->prev = job->next = NULL;
     job->held = false;
     self->running--;
+    self->isolated -= job->isolate && self->isolated > 0;
     worker_queue_t *slot = s_slot (self, job->queue);
     if (slot && slot->running > 0) {
         slot->running--;

@@ -50,6 +50,8 @@ struct worker_t {
     uint32_t capacity;        /* its threads, as announced */
     uint32_t credit;          /* jobs the broker may still send it */
     uint32_t running;         /* jobs on its held list */
+    uint32_t isolated;        /* held jobs that must run alone (0 or 1):
+                                 while one is held it gets no other */
     uint64_t done;            /* outcomes received from it */
     uint64_t last_seen_ms;    /* monotonic, last message from it */
     uint64_t instance;        /* the process's Register.instance */

@@ -53,6 +53,7 @@ typedef struct job_t {
     bool held;             /* on its worker's held list (credit taken) */
     bool cancel_requested; /* a client asked to cancel it while running */
     bool journaled;        /* its full record is in the journal */
+    bool isolate;          /* lost max-lost workers: runs alone */
 } job_t;
 
 /* Returns true for the final states (succeeded ... dead). */

@@ -461,7 +461,7 @@ broker_job_finish (broker_t *self, job_t *job, const Zjob__Outcome *outcome)
 }
 
 void
-broker_job_orphan (broker_t *self, job_t *job, bool lost)
+broker_job_orphan (broker_t *self, job_t *job, orphan_t how)
 {
     dispatch_release (job, false);
     if (job->state != ZJOB__STATE__STATE_RUNNING) {
@@ -471,20 +471,26 @@ broker_job_orphan (broker_t *self, job_t *job, bool lost)
         broker_job_transition (self, job, ZJOB__STATE__STATE_CANCELLED);
         return;
     }
-    if (lost) {
+    if (how != ORPHAN_RETURNED) {
         self->stats.worker_lost++;
         job->lost++;
     }
-    if (job->lost >= self->config.max_lost) {
+    if (job->lost >= self->config.max_lost && how == ORPHAN_LOST_ALONE) {
         free (job->error);
-        char why[128];
+        char why[160];
         snprintf (why, sizeof why,
-                  "its worker died while running it, %u times: the job "
-                  "may be what kills its workers",
+                  "its worker died while running it, %u times, the last "
+                  "time with no other job: the job kills its workers",
                   job->lost);
         job->error = strdup (why);
         broker_job_transition (self, job, ZJOB__STATE__STATE_DEAD);
         return;
+    }
+    if (job->lost >= self->config.max_lost && !job->isolate) {
+        /* it or a job beside it kills workers: run it alone to know */
+        job->isolate = true;
+        LOG_INFO ("job_isolated", "job=%" PRIu64 " queue=%s lost=%u", job->id,
+                  job->queue->name, job->lost);
     }
     s_requeue (self, job, ZJOB__STATE__STATE_QUEUED);
 }
@@ -516,7 +522,7 @@ s_timer_fire (broker_t *self, const timer_entry_t *entry)
         case TIMER_RECLAIM:
             if (state == ZJOB__STATE__STATE_RUNNING && !job->worker) {
                 /* nobody claimed it after a restart: run it again */
-                broker_job_orphan (self, job, false);
+                broker_job_orphan (self, job, ORPHAN_RETURNED);
             }
             break;
         case TIMER_CANCEL:
@@ -627,6 +633,7 @@ broker_job_retry (broker_t *self, job_t *job)
      * when to give up start again */
     job->failures = 0;
     job->lost = 0;
+    job->isolate = false;
     job->finished_ms = 0;
     self->result_bytes -= job->result_len;
     free (job->result);
@@ -662,6 +669,7 @@ broker_job_restore (broker_t *self, job_t *job, uint64_t now_wall)
     }
     self->payload_bytes += job->payload_len;
     self->result_bytes += job->result_len;
+    job->isolate = job->lost >= self->config.max_lost;
     Zjob__State state = (Zjob__State) job->state;
     job->state = ZJOB__STATE__STATE_UNKNOWN;
     if (state >= ZJOB__STATE__STATE_SUCCEEDED) {

@@ -27,8 +27,11 @@ s_send (broker_t *self, worker_t *worker, Zjob__Envelope *env)
 static void
 s_worker_remove (broker_t *self, worker_t *worker, bool lost)
 {
+    orphan_t how = !lost                 ? ORPHAN_RETURNED
+                   : worker->running > 1 ? ORPHAN_LOST
+                                         : ORPHAN_LOST_ALONE;
     while (worker->held) {
-        broker_job_orphan (self, worker->held, lost);
+        broker_job_orphan (self, worker->held, how);
     }
     char key[BROKER_KEY_LEN];
     broker_peer_key (worker->routing_id, key);
@@ -277,7 +280,8 @@ broker_worker_unreachable (broker_t *self, zframe_t *peer,
     for (size_t i = 0; i < count; i++) {
         job_t *job = jobtable_find (self->jobs, unsent[i]);
         if (job && job->worker == worker && job->held) {
-            broker_job_orphan (self, job, false); /* it never got there */
+            /* it never got there */
+            broker_job_orphan (self, job, ORPHAN_RETURNED);
         }
     }
     /* the connection is gone: what it was running was lost with it */

@@ -1,7 +1,10 @@
 # A job that kills every worker it runs on (the crash plugin) is given up
-# as dead, with the lost-worker reason, after the broker's limit of lost
-# workers, while 200 other jobs on the same queue flow and succeed. The
-# test restarts the killed workers itself, a bounded number of times.
+# as dead, with the lost-worker reason, while 200 other jobs on the same
+# queue flow and succeed, and two long jobs that share its workers (four
+# threads each) are not blamed: after the broker's limit of lost workers
+# every job on them runs alone, and only the one that still kills its
+# worker alone ends dead. The test restarts the killed workers itself, a
+# bounded number of times.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/audit.sh"
 
@@ -15,20 +18,22 @@ if "$BIN/zjob-broker" --help | grep -q -- '--max-lost'; then
 fi
 start_broker "${broker_args[@]}"
 for name in wa wb; do
-    # One thread each: the crashing job dies alone, and a dead worker has
-    # no credit left that the broker could still send jobs to.
-    supervise_worker "$name" $((2 * max_lost)) "${fast[@]}" --threads 1 \
-        --queue "crashy=plugin:$plugin"
+    supervise_worker "$name" $((3 * max_lost)) "${fast[@]}" --threads 4 \
+        --queue "crashy=plugin:$plugin" --queue sleep
 done
 wait_workers 2
 
 ids="$TEST_DIR/ids"
+long="$TEST_DIR/long"
 seq 100 | sed 's/^/ok-/' | submit_many crashy "$ids"
+for _ in 1 2 3 4; do "$ZJOB" submit sleep 1500 >>"$long"; done
 crash=$("$ZJOB" submit crashy crash)
 seq 101 200 | sed 's/^/ok-/' | submit_many crashy "$ids"
 echo "$crash" >>"$ids"
 
-wait_final 60 "$ids"
+wait_final 90 "$ids"
+wait_final 90 "$long"
+audit_ids "$long" succeeded
 audit_ids "$ids"
 state=$(job_field "$crash" state)
 error=$(job_field "$crash" error)
@@ -41,7 +46,8 @@ bad=$(jq -r "select(.id != $crash and (.result | test(\"^ok-[0-9]+$\") |
     not)) | .id" "$TEST_DIR/audit.json" | head -3)
 [ -z "$bad" ] || fail "jobs with a result that is not their payload: $bad"
 restarts=$(cat "$TEST_DIR"/restarts-* | wc -l)
-[ "$restarts" = "$max_lost" ] ||
+# max-lost crashes, plus one alone when it always had company
+[ "$restarts" -ge "$max_lost" ] && [ "$restarts" -le $((max_lost + 1)) ] ||
     fail "workers crashed $restarts times for a limit of $max_lost"
 lost=$(stat_of worker_lost)
 [ "$lost" -ge "$max_lost" ] || fail "stats: worker_lost is $lost"

@@ -209,6 +209,40 @@ test_dispatch_transfer_keeps_credit (void **state)
     queue_destroy (&queue);
 }
 
+static void
+test_dispatch_isolated_job_runs_alone (void **state)
+{
+    queue_t *queue = queue_new ("q");
+    worker_t *worker = dispatch_worker_new ("w", 4, 4);
+    dispatch_worker_add_queue (worker, queue, 0);
+    s_fill (queue, 0, 1, 1);
+    s_fill (queue, 1, 1, 1);
+    s_fill (queue, 2, 2, 1);
+    s_jobs[1].isolate = true; /* a suspect, second in line */
+    job_t *out[16];
+    /* a busy worker does not take it: the first job only */
+    assert_int_equal (dispatch_pick (worker, out, 16, 1 << 20), 1);
+    assert_int_equal (out[0]->id, 0);
+    assert_int_equal (dispatch_pick (worker, out + 1, 16, 1 << 20), 0);
+    /* once idle, the worker takes it and nothing else while it runs */
+    dispatch_release (out[0], true);
+    assert_int_equal (dispatch_pick (worker, out + 1, 16, 1 << 20), 1);
+    assert_int_equal (out[1]->id, 1);
+    assert_int_equal (worker->isolated, 1);
+    assert_false (dispatch_worker_ready (worker));
+    assert_int_equal (dispatch_pick (worker, out + 2, 16, 1 << 20), 0);
+    dispatch_release (out[1], true);
+    assert_int_equal (worker->isolated, 0);
+    assert_int_equal (dispatch_pick (worker, out + 2, 16, 1 << 20), 2);
+    for (int i = 0; i < 4; i++) {
+        dispatch_release (&s_jobs[i], false);
+        dispatch_worker_unref (&s_jobs[i].worker);
+        s_jobs[i].isolate = false;
+    }
+    dispatch_worker_unref (&worker);
+    queue_destroy (&queue);
+}
+
 int
 main (void)
 {
@@ -219,6 +253,7 @@ main (void)
         cmocka_unit_test (test_dispatch_queues_take_turns),
         cmocka_unit_test (test_dispatch_priority_across_queues),
         cmocka_unit_test (test_dispatch_transfer_keeps_credit),
+        cmocka_unit_test (test_dispatch_isolated_job_runs_alone),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
