@@ -37,6 +37,9 @@
 /* Most attempts a job spec may ask for. */
 #define BROKER_MAX_ATTEMPTS 1000
 
+/* Longest worker heartbeat the broker waits for (liveness x this). */
+#define BROKER_MAX_HEARTBEAT_MS (60u * 1000u)
+
 /* Most threads a worker may announce. */
 #define BROKER_MAX_CAPACITY 100000
 

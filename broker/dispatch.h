@@ -54,6 +54,8 @@ struct worker_t {
                                  while one is held it gets no other */
     uint64_t done;            /* outcomes received from it */
     uint64_t last_seen_ms;    /* monotonic, last message from it */
+    uint64_t silence_ms;      /* silence after which it is dead: liveness
+                                 x the longer heartbeat of the two */
     uint64_t instance;        /* the process's Register.instance */
     uint32_t refs;            /* registry + jobs naming it */
     bool draining;            /* said Drain: gets no more jobs */

@@ -254,6 +254,17 @@ broker_on_register (broker_t *self, zframe_t *peer, Zjob__Envelope *env)
         return;
     }
     worker->instance = reg->instance;
+    uint64_t beat = self->config.heartbeat_ms;
+    if (reg->heartbeat_ms > beat) {
+        LOG_WARN ("worker_heartbeat_slower",
+                  "worker=%s worker_ms=%" PRIu64 " broker_ms=%" PRIu64
+                  " note=\"liveness follows the slower heartbeat\"",
+                  worker->name, reg->heartbeat_ms, beat);
+        beat = reg->heartbeat_ms < BROKER_MAX_HEARTBEAT_MS
+                   ? reg->heartbeat_ms
+                   : BROKER_MAX_HEARTBEAT_MS;
+    }
+    worker->silence_ms = beat * self->config.liveness;
     s_worker_supersede (self, worker, peer, reg);
     char key[BROKER_KEY_LEN];
     broker_peer_key (peer, key);
@@ -379,6 +390,7 @@ s_heartbeat_all (broker_t *self)
     Zjob__Envelope env;
     codec_heartbeat (&env, &beat);
     beat.instance = self->instance;
+    beat.interval_ms = self->config.heartbeat_ms;
     for (worker_t *worker = self->worker_head; worker; worker = worker->next) {
         s_send (self, worker, &env);
     }
@@ -400,11 +412,10 @@ broker_workers_tick (broker_t *self, uint64_t now_ms)
         }
     }
     self->next_heartbeat_ms = now_ms + self->config.heartbeat_ms;
-    uint64_t silence_ms = self->config.heartbeat_ms * self->config.liveness;
     worker_t *worker = self->worker_head;
     while (worker) {
         worker_t *next = worker->next;
-        if (now_ms - worker->last_seen_ms > silence_ms) {
+        if (now_ms - worker->last_seen_ms > worker->silence_ms) {
             LOG_WARN ("worker_lost", "worker=%s running=%u silent_ms=%" PRIu64,
                       worker->name, worker->running,
                       now_ms - worker->last_seen_ms);

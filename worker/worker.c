@@ -45,35 +45,37 @@
 #define S_TICK_MS 100
 
 struct worker_t {
-    char *broker;           /* endpoint */
-    char *name;             /* worker name */
-    worker_config_t config; /* numbers; string fields point at the above */
-    size_t lane_count;      /* queues served */
-    char **lane_names;      /* queue names, by lane */
-    handler_t **handlers;   /* handlers, by lane */
-    pool_lane_t *lanes;     /* the pool's view of each lane */
-    pool_t *pool;           /* threads that run jobs */
-    codec_limits_t limits;  /* what we accept from the broker */
-    zloop_t *loop;          /* the event loop (worker_run only) */
-    zsock_t *sock;          /* DEALER to the broker; NULL when lost */
-    uint64_t heard_ms;      /* last message from the broker */
-    uint64_t beat_ms;       /* last heartbeat sent */
-    uint64_t backoff_ms;    /* next reconnect delay */
-    uint64_t reconnect_ms;  /* when to reconnect while sock is NULL */
-    pool_job_t *fresh;      /* outcomes made on this thread, unsent */
-    pool_job_t *unacked;    /* outcomes sent or to send, until DoneAck */
-    size_t unacked_count;   /* entries in unacked */
-    uint64_t finished;      /* outcomes produced since start */
-    bool accepted;          /* the broker sent more than Errors since the
-                               last Register: it knows this worker */
-    uint64_t register_ms;   /* when the last Register went out */
-    uint64_t instance;      /* random, this process: see Register */
-    uint64_t peer_instance; /* the broker process's instance, from its
-                               first Heartbeat after our last Register */
-    bool draining;          /* Drain sent; no new jobs */
-    bool cancelled_rest;    /* drain grace over; running jobs cancelled */
-    uint64_t drain_end_ms;  /* end of the drain grace */
-    int exit_code;          /* worker_run's result */
+    char *broker;              /* endpoint */
+    char *name;                /* worker name */
+    worker_config_t config;    /* numbers; string fields point at the above */
+    size_t lane_count;         /* queues served */
+    char **lane_names;         /* queue names, by lane */
+    handler_t **handlers;      /* handlers, by lane */
+    pool_lane_t *lanes;        /* the pool's view of each lane */
+    pool_t *pool;              /* threads that run jobs */
+    codec_limits_t limits;     /* what we accept from the broker */
+    zloop_t *loop;             /* the event loop (worker_run only) */
+    zsock_t *sock;             /* DEALER to the broker; NULL when lost */
+    uint64_t heard_ms;         /* last message from the broker */
+    uint64_t beat_ms;          /* last heartbeat sent */
+    uint64_t backoff_ms;       /* next reconnect delay */
+    uint64_t reconnect_ms;     /* when to reconnect while sock is NULL */
+    pool_job_t *fresh;         /* outcomes made on this thread, unsent */
+    pool_job_t *unacked;       /* outcomes sent or to send, until DoneAck */
+    size_t unacked_count;      /* entries in unacked */
+    uint64_t finished;         /* outcomes produced since start */
+    bool accepted;             /* the broker sent more than Errors since the
+                                  last Register: it knows this worker */
+    uint64_t register_ms;      /* when the last Register went out */
+    uint64_t instance;         /* random, this process: see Register */
+    uint64_t peer_instance;    /* the broker process's instance, from its
+                                  first Heartbeat after our last Register */
+    uint64_t peer_interval_ms; /* the broker's heartbeat interval, from
+                                  its Heartbeats (0: not known) */
+    bool draining;             /* Drain sent; no new jobs */
+    bool cancelled_rest;       /* drain grace over; running jobs cancelled */
+    uint64_t drain_end_ms;     /* end of the drain grace */
+    int exit_code;             /* worker_run's result */
 };
 
 /* A random id for this process, never 0, so that the broker can tell a
@@ -381,6 +383,7 @@ s_register (worker_t *self)
     reg.capacity = self->config.threads;
     reg.credit = s_credit (self);
     reg.instance = self->instance;
+    reg.heartbeat_ms = self->config.heartbeat_ms;
     s_holding_t holding = {0};
     if (s_holding_collect (self, &holding)) {
         reg.n_holding = holding.count;
@@ -582,6 +585,15 @@ s_on_error (worker_t *self, const Zjob__Error *error)
 static void
 s_on_heartbeat (worker_t *self, const Zjob__Heartbeat *beat)
 {
+    if (beat->interval_ms != self->peer_interval_ms) {
+        self->peer_interval_ms = beat->interval_ms;
+        if (beat->interval_ms > self->config.heartbeat_ms) {
+            LOG_WARN ("broker_heartbeat_slower",
+                      "broker_ms=%" PRIu64 " worker_ms=%" PRIu64
+                      " note=\"liveness follows the slower heartbeat\"",
+                      beat->interval_ms, self->config.heartbeat_ms);
+        }
+    }
     if (beat->instance == 0 || beat->instance == self->peer_instance) {
         return;
     }
@@ -713,7 +725,13 @@ static void
 s_keep_alive (worker_t *self)
 {
     uint64_t now = clock_mono_ms ();
-    uint64_t silent_limit = self->config.liveness * self->config.heartbeat_ms;
+    uint64_t beat = self->config.heartbeat_ms;
+    if (self->peer_interval_ms > beat) {
+        beat = self->peer_interval_ms < WORKER_MAX_PEER_BEAT_MS
+                   ? self->peer_interval_ms
+                   : WORKER_MAX_PEER_BEAT_MS;
+    }
+    uint64_t silent_limit = self->config.liveness * beat;
     if (self->sock && now - self->heard_ms > silent_limit) {
         s_disconnect (self);
     } else if (self->sock && now - self->beat_ms >= self->config.heartbeat_ms) {

@@ -13,6 +13,10 @@
 #define WORKER_BACKOFF_MIN_MS 100
 #define WORKER_BACKOFF_MAX_MS 5000
 
+/* Longest broker heartbeat interval the worker waits for (liveness x
+ * this) before it counts the broker lost. */
+#define WORKER_MAX_PEER_BEAT_MS 60000
+
 /* How long, past the drain grace plus the exec kill grace, the worker waits
  * for handlers that ignore cancellation before it leaves without them. */
 #define WORKER_STUCK_MS 5000
