@@ -280,6 +280,13 @@ s_admit (const broker_t *self, const Zjob__JobSpec *spec, const queue_t *queue,
                   queue->name, waiting, max_queue);
         return ZJOB__ERROR_CODE__ERR_BUSY;
     }
+    if (max_memory && spec->payload.len > max_memory) {
+        snprintf (why, why_len,
+                  "payload of %zu bytes is larger than the broker's memory "
+                  "limit of %" PRIu64 " bytes",
+                  spec->payload.len, max_memory);
+        return ZJOB__ERROR_CODE__ERR_TOO_LARGE; /* later is no better */
+    }
     if (max_memory && self->payload_bytes + spec->payload.len > max_memory) {
         snprintf (why, why_len,
                   "broker memory limit reached (%" PRIu64 " of %" PRIu64

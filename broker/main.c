@@ -235,6 +235,9 @@ s_validate (void)
                s_settings.max_message > INT32_MAX) {
         why = "max-message must exceed max-payload by 4k and stay "
               "under 2GiB";
+    } else if (s_settings.journal && !s_settings.journal[0]) {
+        why = "journal: the directory must not be empty (leave the "
+              "setting out to run without a journal)";
     } else if (!s_settings.clients[0] || !s_settings.workers[0]) {
         why = "clients and workers endpoints must not be empty";
     } else if (!text_endpoint_port_ok (s_settings.clients) ||

@@ -339,19 +339,21 @@ static void
 s_log_replay (broker_t *self, const journal_replay_t *found,
               const replay_t *replay, uint64_t took_ms)
 {
+    /* Change records of jobs whose full record comes later are normal
+     * after a compaction (see the design notes): they are counted, not
+     * reported as losses. */
     LOG_INFO ("journal_replayed",
               "dir=%s segments=%" PRIu64 " records=%" PRIu64 " bytes=%" PRIu64
               " jobs=%zu queued=%" PRIu64 " running=%" PRIu64
-              " took_ms=%" PRIu64,
+              " superseded=%" PRIu64 " took_ms=%" PRIu64,
               self->config.journal_dir, found->segments, found->records,
               found->bytes, jobtable_size (self->jobs), self->stats.queued,
-              self->stats.running, took_ms);
-    if (found->damaged || replay->orphans || replay->unusable) {
+              self->stats.running, replay->orphans, took_ms);
+    if (found->damaged || replay->unusable) {
         LOG_WARN ("journal_losses",
                   "dropped_bytes=%" PRIu64 " damaged=%" PRIu64
-                  " orphan_records=%" PRIu64 " unusable_records=%" PRIu64,
-                  found->dropped_bytes, found->damaged, replay->orphans,
-                  replay->unusable);
+                  " unusable_records=%" PRIu64,
+                  found->dropped_bytes, found->damaged, replay->unusable);
     }
 }
 

@@ -48,6 +48,21 @@ set -e
 grep -q "memory limit" "$TEST_DIR/busy.err" ||
     fail "busy message: $(cat "$TEST_DIR/busy.err")"
 [ "$(job_field "$q1" state)" = queued ] || fail "accepted job was dropped"
+# A payload larger than the whole limit is refused for good, not "later".
+big=$(head -c 5000 /dev/zero | tr '\0' y)
+set +e
+"$ZJOB" submit idle "$big" >/dev/null 2>"$TEST_DIR/big.err"
+rc=$?
+printf 'small\n%s\nafter\n' "$big" |
+    timeout 20 "$ZJOB" map echo >"$TEST_DIR/big.out" 2>"$TEST_DIR/bigmap.err"
+maprc=$?
+set -e
+[ "$rc" = 1 ] || fail "submit larger than max-memory exited $rc, want 1"
+grep -q "larger than the broker's memory limit" "$TEST_DIR/big.err" ||
+    fail "oversize message: $(cat "$TEST_DIR/big.err")"
+[ "$maprc" = 1 ] || fail "map with an oversize line exited $maprc, want 1"
+[ "$(sed -n 1p "$TEST_DIR/big.out"):$(sed -n 3p "$TEST_DIR/big.out")" = \
+    small:after ] || fail "map around an oversize line: $(cat "$TEST_DIR/big.out")"
 [ "$("$ZJOB" stats --json | jq .rejected_busy)" -ge 1 ] ||
     fail "rejected_busy not counted"
 
