@@ -145,7 +145,9 @@ s_print_final (const zjob_info_t *info, bool json, bool raw)
     } else if (ok) {
         size_t len = raw ? info->result_len
                          : client_trim_newline (info->result, info->result_len);
-        fwrite (info->result, 1, len, stdout);
+        if (len > 0) { /* an empty result may have no buffer at all */
+            fwrite (info->result, 1, len, stdout);
+        }
         /* Raw bytes stay raw in a pipe; a person at a terminal gets the
          * prompt on a line of its own. */
         if (!raw || (isatty (STDOUT_FILENO) && len > 0 &&

@@ -87,10 +87,18 @@ zjob_err_t client_send (zjob_client_t *client, Zjob__Envelope *envelope);
  * (unless the client is patient), or (once it answered) left Heartbeats
  * unanswered for the down timeout; patient: the deadline is the caller's
  * own bound, so silence alone never ends the wait once the broker
- * answered (or the client is patient). The caller frees *out with
- * codec_free. */
+ * answered (or the client is patient). Whenever no message is queued the
+ * silence rules and a due Heartbeat are applied before the deadline is
+ * checked, so a deadline already past (a poll that must not wait) still
+ * keeps them. The caller frees *out with codec_free. */
 zjob_err_t client_recv (zjob_client_t *client, uint64_t deadline_ms,
                         bool patient, Zjob__Envelope **out);
+
+/* Takes one valid Envelope already queued into *out, noting it as
+ * client_recv does, but sends nothing and applies no silence rule: for
+ * a client that expects nothing. Returns ZJOB_OK or ZJOB_ETIMEDOUT when
+ * none is queued. The caller frees *out with codec_free. */
+zjob_err_t client_recv_queued (zjob_client_t *client, Zjob__Envelope **out);
 
 /* Writes the automatic idempotency key for session and counter into buf
  * (len bytes, at least ZJOB_KEY_LEN): "~", 16 hex digits of session, ":",

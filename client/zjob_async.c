@@ -254,7 +254,7 @@ s_wait_idle (zjob_client_t *client, int timeout_ms, Zjob__Envelope **env)
     if (timeout_ms != 0) {
         zmq_poll (&item, 1, timeout_ms < 0 ? -1 : timeout_ms);
     }
-    return client_recv (client, 0, false, env);
+    return client_recv_queued (client, env);
 }
 
 /* Fails with ZJOB_ETIMEDOUT when a batch has waited too long for its ack:
@@ -320,6 +320,18 @@ s_recv (zjob_client_t *client, uint64_t deadline_ms, Zjob__Envelope **env)
     return err;
 }
 
+/* Takes the next queued message without waiting: with the heartbeat,
+ * silence and restart bookkeeping while something is expected (a poll
+ * with timeout 0 relies on it), without it otherwise. */
+static zjob_err_t
+s_recv_queued (zjob_client_t *client, Zjob__Envelope **env)
+{
+    if (zjob_client_pending (client) > 0) {
+        return s_recv (client, 0, env);
+    }
+    return client_recv_queued (client, env);
+}
+
 zjob_err_t
 zjob_client_poll (zjob_client_t *client, int timeout_ms, zjob_event_fn *fn,
                   void *arg)
@@ -340,7 +352,7 @@ zjob_client_poll (zjob_client_t *client, int timeout_ms, zjob_event_fn *fn,
     for (int count = 0; err == ZJOB_OK && count < ASYNC_DRAIN_MAX; count++) {
         s_deliver (client, env, fn, arg);
         codec_free (&env);
-        err = s_recv (client, 0, &env);
+        err = s_recv_queued (client, &env);
     }
     codec_free (&env);
     return err == ZJOB_ETIMEDOUT ? s_check_acks (client) : err;

@@ -445,21 +445,34 @@ client_recv (zjob_client_t *client, uint64_t deadline_ms, bool patient,
         if (s_read_one (client, out)) {
             return ZJOB_OK;
         }
+        /* The bookkeeping comes before the deadline check, so that a
+         * caller polling with no wait at all still heartbeats and learns
+         * of silence and of a new broker instance. */
         uint64_t now = clock_mono_ms ();
-        if (now >= deadline_ms) {
-            return client_fail (client, ZJOB_ETIMEDOUT, "timed out");
-        }
         zjob_err_t err = s_check_silence (client, now, patient);
         if (err != ZJOB_OK) {
             return err;
         }
         s_ping_if_due (client, now);
+        if (now >= deadline_ms) {
+            return client_fail (client, ZJOB_ETIMEDOUT, "timed out");
+        }
         if (zmq_poll (&item, 1, s_poll_wait (client, now, deadline_ms)) < 0 &&
             zmq_errno () != EINTR) {
             return client_fail (client, ZJOB_EUNREACHABLE, "poll: %s",
                                 zmq_strerror (zmq_errno ()));
         }
     }
+}
+
+zjob_err_t
+client_recv_queued (zjob_client_t *client, Zjob__Envelope **out)
+{
+    *out = NULL;
+    if (s_read_one (client, out)) {
+        return ZJOB_OK;
+    }
+    return client_fail (client, ZJOB_ETIMEDOUT, "timed out");
 }
 
 /* Turns an Error reply into the library's error with its message. */

@@ -255,6 +255,76 @@ test_client_api_pipelines_submits (void **state)
     zjob_client_destroy (&client);
 }
 
+/* What the silent broker of the next test saw of its client. */
+typedef struct {
+    int heartbeats; /* Heartbeats received (each answered) */
+    int submits;    /* Submits received (none answered) */
+} s_silent_t;
+
+/* Reads what the client sent to router (which must not block on receive):
+ * Heartbeats are
+ * answered with instance 1 for the first two, then 2 (a restart). */
+static void
+s_silent_serve (zsock_t *router, const codec_limits_t *limits, s_silent_t *seen)
+{
+    zmsg_t *msg;
+    while ((msg = zmsg_recv (router)) != NULL) {
+        zframe_t *peer = zmsg_pop (msg);
+        zframe_t *body = zmsg_pop (msg);
+        Zjob__Envelope *env = NULL;
+        char why[128];
+        if (body && codec_decode (zframe_data (body), zframe_size (body),
+                                  limits, &env, NULL, why,
+                                  sizeof why) == ZJOB__ERROR_CODE__ERR_NONE) {
+            if (env->body_case == ZJOB__ENVELOPE__BODY_SUBMIT) {
+                seen->submits++;
+            } else if (env->body_case == ZJOB__ENVELOPE__BODY_HEARTBEAT) {
+                seen->heartbeats++;
+                Zjob__Heartbeat beat;
+                Zjob__Envelope reply;
+                codec_heartbeat (&reply, &beat);
+                beat.instance = seen->heartbeats <= 2 ? 1 : 2;
+                codec_send (router, peer, &reply);
+            }
+        }
+        codec_free (&env);
+        zframe_destroy (&body);
+        zframe_destroy (&peer);
+        zmsg_destroy (&msg);
+    }
+}
+
+/* A caller that only ever polls with timeout 0 still heartbeats, and so
+ * learns of a broker restart and sends its unacknowledged Submit again. */
+static void
+test_client_api_poll_zero_notices_restart (void **state)
+{
+    (void) state;
+    zsock_t *router = zsock_new_router ("inproc://test-client-api-silent");
+    assert_non_null (router);
+    zsock_set_rcvtimeo (router, 0);
+    codec_limits_t limits;
+    codec_limits_default (&limits);
+    zjob_client_t *client = zjob_client_new ("inproc://test-client-api-silent");
+    zjob_client_set_heartbeat (client, 20, 50);
+    zjob_spec_t spec = {.queue = "q"};
+    assert_int_equal (zjob_submit_async (client, &spec, 1, NULL), ZJOB_OK);
+    s_silent_t seen = {0};
+    s_events_t events = {0};
+    uint64_t until = clock_mono_ms () + 3000;
+    while (seen.submits < 2 && clock_mono_ms () < until) {
+        assert_int_equal (zjob_client_poll (client, 0, s_count_event, &events),
+                          ZJOB_OK);
+        s_silent_serve (router, &limits, &seen);
+        zclock_sleep (1);
+    }
+    assert_true (seen.heartbeats >= 3);
+    assert_int_equal (seen.submits, 2); /* the first and one after restart */
+    assert_int_equal (events.acks, 0);
+    zjob_client_destroy (&client);
+    zsock_destroy (&router);
+}
+
 static void
 test_client_api_fails_fast_without_broker (void **state)
 {
@@ -320,6 +390,7 @@ main (void)
         cmocka_unit_test (test_client_api_submits_and_reports_refusals),
         cmocka_unit_test (test_client_api_status_and_wait),
         cmocka_unit_test (test_client_api_pipelines_submits),
+        cmocka_unit_test (test_client_api_poll_zero_notices_restart),
         cmocka_unit_test (test_client_api_fails_fast_without_broker),
         cmocka_unit_test (test_client_api_patient_waits_the_down_timeout),
         cmocka_unit_test (test_client_api_names_states_and_errors),
