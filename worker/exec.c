@@ -5,10 +5,16 @@
  * waits for its own pid only and no zombie is left. The child gets its own
  * process group (so a stop reaches whatever it started), default signal
  * dispositions and an empty signal mask (the worker blocks SIGTERM/SIGINT
- * in all its threads). One poll loop feeds stdin and drains stdout and
- * stderr, so a payload larger than a pipe buffer cannot deadlock against a
- * child that writes before it has read everything; the same poll watches
- * the job's cancel descriptor and uses the time left as its timeout.
+ * in all its threads). It is started with vfork, not posix_spawn, so
+ * that before exec it can ask for SIGKILL when its parent dies: a SIGKILLed
+ * worker takes its running commands with it, and a job that runs again
+ * elsewhere is not also finished by an orphan. The kernel sends that
+ * signal when the forking thread ends, which is never before exec_run
+ * returns (it reaps the child first). One poll loop feeds stdin and
+ * drains stdout and stderr, so a payload larger than a pipe buffer cannot
+ * deadlock against a child that writes before it has read everything; the
+ * same poll watches the job's cancel descriptor and uses the time left as
+ * its timeout.
  */
 #include "worker/exec.h"
 
@@ -16,12 +22,14 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -163,20 +171,128 @@ s_child_env (const jobctx_t *ctx)
     return env;
 }
 
-/* Sets up the spawn attributes: own process group, clean signals. */
-static void
-s_spawn_attr (posix_spawnattr_t *attr)
+/* What the child needs between vfork and exec, all prepared before: the
+ * child shares the worker's memory until it execs and only makes system
+ * calls. */
+typedef struct {
+    pid_t parent;      /* the worker's pid, taken before the fork */
+    const char *path;  /* the program, resolved in $PATH */
+    char *const *argv; /* its arguments */
+    char *const *env;  /* its environment */
+    int fds[3];        /* become its stdin, stdout, stderr */
+    int report_fd;     /* write end: errno of a failed start */
+} s_child_t;
+
+/* Finds the program as posix_spawnp and execvp do: a name with a slash
+ * as it is, else the first regular executable file of that name in $PATH
+ * (an empty element is the current folder). Writes it to path (PATH_MAX
+ * bytes); returns 0 or an errno value. */
+static int
+s_resolve (const char *name, char *path)
 {
-    sigset_t none, all;
+    if (strchr (name, '/')) {
+        return snprintf (path, PATH_MAX, "%s", name) < PATH_MAX ? 0
+                                                                : ENAMETOOLONG;
+    }
+    const char *at = getenv ("PATH");
+    at = at ? at : "/bin:/usr/bin";
+    int rc = ENOENT;
+    while (true) {
+        const char *end = strchrnul (at, ':');
+        int dir_len = (int) (end - at);
+        struct stat info;
+        if (snprintf (path, PATH_MAX, "%.*s%s%s", dir_len, at,
+                      dir_len ? "/" : "", name) < PATH_MAX &&
+            stat (path, &info) == 0 && S_ISREG (info.st_mode)) {
+            if (access (path, X_OK) == 0) {
+                return 0;
+            }
+            rc = EACCES;
+        }
+        if (!*end) {
+            return rc;
+        }
+        at = end + 1;
+    }
+}
+
+/* The child, from vfork to exec (system calls only, no memory written
+ * but its own stack, whose frames the parent no longer uses). It dies
+ * with the thread that forked it (SIGKILL), and at once if the worker
+ * died before that was set; it gets its own process group, the pipes on
+ * 0, 1, 2, default signal dispositions and an empty mask (the worker
+ * blocks SIGTERM/SIGINT and ignores SIGPIPE). A failed start writes
+ * errno to report_fd; the child exits 127 then. */
+static _Noreturn void
+s_child (const s_child_t *child)
+{
+    int err = 0;
+    if (prctl (PR_SET_PDEATHSIG, SIGKILL) != 0) {
+        err = errno;
+    } else if (getppid () != child->parent) {
+        _exit (127); /* the worker is gone: the job is not ours to run */
+    }
+    setpgid (0, 0);
+    for (int fd = 0; fd < 3; fd++) {
+        if (child->fds[fd] == fd) {
+            fcntl (fd, F_SETFD, 0); /* dup2 onto itself keeps CLOEXEC */
+        } else {
+            dup2 (child->fds[fd], fd);
+        }
+    }
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    for (int sig = 1; sig < NSIG; sig++) {
+        sigaction (sig, &dfl, NULL); /* fails harmlessly for some */
+    }
+    sigset_t none;
     sigemptyset (&none);
+    sigprocmask (SIG_SETMASK, &none, NULL);
+    if (err == 0) {
+        execve (child->path, child->argv, child->env);
+        err = errno;
+    }
+    ssize_t unused = write (child->report_fd, &err, sizeof err);
+    (void) unused;
+    _exit (127);
+}
+
+/* Starts the child (vfork: the worker's memory is not copied, so the
+ * cost does not grow with its size); returns 0 with run->pid set once
+ * the command runs, or an errno value (the child is reaped then). */
+static int
+s_vfork_exec (s_child_t *child, s_run_t *run)
+{
+    int report[2];
+    if (pipe2 (report, O_CLOEXEC) != 0) {
+        return errno;
+    }
+    child->report_fd = report[1];
+    child->parent = getpid ();
+    /* No handler may run in the child, which shares the worker's memory
+     * until it execs: every signal stays blocked until it has reset them. */
+    sigset_t all, mask;
     sigfillset (&all);
-    posix_spawnattr_init (attr);
-    posix_spawnattr_setflags (attr, POSIX_SPAWN_SETPGROUP |
-                                        POSIX_SPAWN_SETSIGMASK |
-                                        POSIX_SPAWN_SETSIGDEF);
-    posix_spawnattr_setpgroup (attr, 0);
-    posix_spawnattr_setsigmask (attr, &none);
-    posix_spawnattr_setsigdefault (attr, &all);
+    pthread_sigmask (SIG_SETMASK, &all, &mask);
+    pid_t pid = vfork ();
+    if (pid == 0) {
+        s_child (child);
+    }
+    int rc = pid < 0 ? errno : 0;
+    pthread_sigmask (SIG_SETMASK, &mask, NULL);
+    close (report[1]);
+    if (pid > 0) {
+        ssize_t n;
+        while ((n = read (report[0], &rc, sizeof rc)) < 0 && errno == EINTR) {
+        }
+        if (n == (ssize_t) sizeof rc) {
+            waitpid (pid, NULL, 0);
+        } else {
+            rc = 0; /* end of file: the exec closed the pipe */
+            run->pid = pid;
+        }
+    }
+    close (report[0]);
+    return rc;
 }
 
 /* Starts the child with pipes on 0, 1, 2. Returns 0, or an errno value. */
@@ -193,18 +309,16 @@ s_spawn (const exec_t *self, const jobctx_t *ctx, s_run_t *run)
     if (!rc && !env) {
         rc = ENOMEM;
     }
+    char path[PATH_MAX];
     if (!rc) {
-        posix_spawn_file_actions_t actions;
-        posix_spawnattr_t attr;
-        posix_spawn_file_actions_init (&actions);
-        posix_spawn_file_actions_adddup2 (&actions, in[0], 0);
-        posix_spawn_file_actions_adddup2 (&actions, out[1], 1);
-        posix_spawn_file_actions_adddup2 (&actions, err[1], 2);
-        s_spawn_attr (&attr);
-        rc = posix_spawnp (&run->pid, self->argv[0], &actions, &attr,
-                           self->argv, env);
-        posix_spawnattr_destroy (&attr);
-        posix_spawn_file_actions_destroy (&actions);
+        rc = s_resolve (self->argv[0], path);
+    }
+    if (!rc) {
+        s_child_t child = {.path = path,
+                           .argv = self->argv,
+                           .env = env,
+                           .fds = {in[0], out[1], err[1]}};
+        rc = s_vfork_exec (&child, run);
     }
     s_free_env (env);
     s_close (&in[0]);

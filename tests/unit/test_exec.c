@@ -276,6 +276,80 @@ test_exec_term_ignored_gets_kill (void **state)
     s_expect_no_child ();
 }
 
+/* The pid written to path, or 0 while there is none yet. */
+static pid_t
+s_try_pid (const char *path)
+{
+    FILE *file = fopen (path, "r");
+    long pid = 0;
+    if (file && fscanf (file, "%ld", &pid) != 1) {
+        pid = 0;
+    }
+    if (file) {
+        fclose (file);
+    }
+    return (pid_t) pid;
+}
+
+/* True while pid exists and is not a zombie. */
+static bool
+s_pid_running (pid_t pid)
+{
+    char path[64], line[256] = "";
+    snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+    FILE *file = fopen (path, "r");
+    if (!file) {
+        return false;
+    }
+    size_t n = fread (line, 1, sizeof line - 1, file);
+    fclose (file);
+    line[n] = '\0';
+    const char *end = strrchr (line, ')');
+    return !end || end[1] != ' ' || end[2] != 'Z';
+}
+
+/* The command dies with a SIGKILLed worker (here a forked process running
+ * the job): its next step never runs. */
+static void
+test_exec_child_dies_with_worker (void **state)
+{
+    char path[] = "/tmp/zjob-test-exec-XXXXXX";
+    int fd = mkstemp (path);
+    assert_true (fd >= 0);
+    close (fd);
+    char command[256];
+    snprintf (command, sizeof command,
+              "sh -c 'echo $$ > %s; sleep 30; echo late > %s'", path, path);
+    pid_t worker = fork ();
+    assert_true (worker >= 0);
+    if (worker == 0) {
+        handler_output_t out;
+        s_exec (command, "", 0, 0, 1024, &out);
+        _exit (0);
+    }
+    pid_t sh = 0;
+    uint64_t until = clock_mono_ms () + 5000;
+    while ((sh = s_try_pid (path)) <= 0 && clock_mono_ms () < until) {
+        usleep (10000);
+    }
+    kill (worker, SIGKILL);
+    waitpid (worker, NULL, 0);
+    until = clock_mono_ms () + 2000;
+    while (sh > 0 && s_pid_running (sh) && clock_mono_ms () < until) {
+        usleep (10000);
+    }
+    bool survived = sh > 0 && s_pid_running (sh);
+    if (sh > 0) {
+        kill (-sh, SIGKILL); /* its group: the sleep it started */
+    }
+    unlink (path);
+    assert_true (sh > 0);
+    if (survived) {
+        fail_msg ("sh %d outlived the worker that ran it", (int) sh);
+    }
+    s_expect_no_child ();
+}
+
 int
 main (void)
 {
@@ -290,6 +364,7 @@ main (void)
         cmocka_unit_test (test_exec_ends_when_child_exits_despite_leftovers),
         cmocka_unit_test (test_exec_timeout_kills_process_group),
         cmocka_unit_test (test_exec_term_ignored_gets_kill),
+        cmocka_unit_test (test_exec_child_dies_with_worker),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
