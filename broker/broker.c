@@ -218,8 +218,10 @@ int
 broker_send_durable (broker_t *self, zsock_t *sock, zframe_t *peer,
                      Zjob__Envelope *env)
 {
+    /* what is held goes first, so that messages keep their order */
     if (!self->journal ||
-        journal_durable (self->journal) >= journal_appended (self->journal)) {
+        (!self->outbox_head &&
+         journal_durable (self->journal) >= journal_appended (self->journal))) {
         return codec_send (sock, peer, env);
     }
     env->major = ZJOB_PROTO_MAJOR;
@@ -329,6 +331,7 @@ s_poll_timeout (const broker_t *self, uint64_t now_ms)
 static void
 s_turn (broker_t *self)
 {
+    s_outbox_flush (self, false); /* what the writer made durable meanwhile */
     s_receive_burst (self, self->clients);
     s_receive_burst (self, self->workers);
     uint64_t now_ms = clock_mono_ms ();

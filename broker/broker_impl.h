@@ -146,8 +146,9 @@ void broker_reply_error (broker_t *self, zsock_t *sock, zframe_t *peer,
                          ...) __attribute__ ((format (printf, 6, 7)));
 
 /* Sends env to peer on sock once every journal record appended so far is
- * durable: at once when they are (or without a journal), else from the
- * outbox. Returns 0, or -1 when an immediate send failed. */
+ * durable and every message held before it has gone: at once when that
+ * is so (or without a journal), else from the outbox. Returns 0, or -1
+ * when an immediate send failed. */
 int broker_send_durable (broker_t *self, zsock_t *sock, zframe_t *peer,
                          Zjob__Envelope *env);
 
