@@ -75,12 +75,14 @@ s_record_spec (const job_t *job, Zjob__JournalJob *rec, uint64_t now_mono,
     rec->created_ms = job->created_ms;
 }
 
-/* Fills rec from job; pointers borrow the job's strings and bytes. */
+/* Fills rec from job; pointers borrow the job's strings and bytes. The
+ * clocks are read only for records that convert a time (most do not). */
 static void
 s_record_fill (const job_t *job, bool full, Zjob__JournalJob *rec)
 {
-    uint64_t now_mono = clock_mono_ms ();
-    uint64_t now_wall = clock_wall_ms ();
+    bool times = full || job->state == ZJOB__STATE__STATE_SCHEDULED;
+    uint64_t now_mono = times ? clock_mono_ms () : 0;
+    uint64_t now_wall = times ? clock_wall_ms () : 0;
     zjob__journal_job__init (rec);
     rec->id = job->id;
     rec->state = (Zjob__State) job->state;
