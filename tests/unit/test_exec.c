@@ -155,6 +155,15 @@ test_exec_output_over_limit_fails (void **state)
     s_expect_no_child ();
 }
 
+/* Creates an empty file from the mkstemp template in path. */
+static void
+s_make_temp (char *path)
+{
+    int fd = mkstemp (path);
+    assert_true (fd >= 0);
+    close (fd);
+}
+
 /* Reads the process group id a child wrote into path. */
 static pid_t
 s_read_pid (const char *path)
@@ -202,9 +211,7 @@ static void
 test_exec_ends_when_child_exits_despite_leftovers (void **state)
 {
     char path[] = "/tmp/zjob-test-exec-XXXXXX";
-    int fd = mkstemp (path);
-    assert_true (fd >= 0);
-    close (fd);
+    s_make_temp (path);
     char command[256];
     snprintf (command, sizeof command,
               "sh -c 'echo $$ > %s; sleep 20 & echo hi'", path);
@@ -236,9 +243,7 @@ static void
 test_exec_timeout_kills_process_group (void **state)
 {
     char path[] = "/tmp/zjob-test-exec-XXXXXX";
-    int fd = mkstemp (path);
-    assert_true (fd >= 0);
-    close (fd);
+    s_make_temp (path);
     char command[256];
     snprintf (command, sizeof command,
               "sh -c 'echo $$ > %s; sleep 30 & sleep 30; wait'", path);
@@ -314,9 +319,7 @@ static void
 test_exec_child_dies_with_worker (void **state)
 {
     char path[] = "/tmp/zjob-test-exec-XXXXXX";
-    int fd = mkstemp (path);
-    assert_true (fd >= 0);
-    close (fd);
+    s_make_temp (path);
     char command[256];
     snprintf (command, sizeof command,
               "sh -c 'echo $$ > %s; sleep 30; echo late > %s'", path, path);
