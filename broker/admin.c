@@ -1,4 +1,5 @@
-/* Admin replies: the registered workers, the queues and the counters. */
+/* Admin replies: the registered workers, the queues and the counters;
+ * the same lists, packed, are the HTTP side's snapshot. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,75 +35,138 @@ s_worker_info (const worker_t *worker, Zjob__WorkerInfo *info, char **names,
     info->draining = worker->draining;
 }
 
+/* The arrays behind an AdminReply's lists, owned until s_lists_free. */
+typedef struct {
+    Zjob__WorkerInfo *workers;      /* one entry per registered worker */
+    Zjob__WorkerInfo **worker_refs; /* what reply->workers points to */
+    char **queue_names;             /* names the worker entries borrow */
+    Zjob__QueueInfo *queues;        /* one entry per queue */
+    Zjob__QueueInfo **queue_refs;   /* what reply->queues points to */
+    Zjob__Stats stats;              /* what reply->stats points to */
+} admin_lists_t;
+
 static void
-s_admin_workers (broker_t *self, zframe_t *peer, Zjob__AdminReply *reply)
+s_lists_free (admin_lists_t *lists)
+{
+    free (lists->workers);
+    free (lists->worker_refs);
+    free (lists->queue_names);
+    free (lists->queues);
+    free (lists->queue_refs);
+}
+
+/* Lists every registered worker in reply, borrowing the broker's strings.
+ * Returns 0, or -1 when out of memory. */
+static int
+s_fill_workers (broker_t *self, Zjob__AdminReply *reply, admin_lists_t *lists)
 {
     size_t count = zhashx_size (self->worker_index);
     size_t names = 0;
     for (worker_t *w = self->worker_head; w; w = w->next) {
         names += w->queue_count;
     }
-    Zjob__WorkerInfo *infos = calloc (count + 1, sizeof *infos);
-    Zjob__WorkerInfo **pointers = calloc (count + 1, sizeof *pointers);
-    char **queue_names = calloc (names + 1, sizeof *queue_names);
-    if (infos && pointers && queue_names) {
-        uint64_t now_ms = clock_mono_ms ();
-        size_t i = 0;
-        char **next_names = queue_names;
-        for (worker_t *w = self->worker_head; w && i < count; w = w->next) {
-            s_worker_info (w, &infos[i], next_names, now_ms);
-            next_names += w->queue_count;
-            pointers[i] = &infos[i];
-            i++;
-        }
-        reply->n_workers = i;
-        reply->workers = pointers;
-        s_admin_send (self, peer, reply);
+    lists->workers = calloc (count + 1, sizeof *lists->workers);
+    lists->worker_refs = calloc (count + 1, sizeof *lists->worker_refs);
+    lists->queue_names = calloc (names + 1, sizeof *lists->queue_names);
+    if (!lists->workers || !lists->worker_refs || !lists->queue_names) {
+        return -1;
     }
-    free (queue_names);
-    free (pointers);
-    free (infos);
+    uint64_t now_ms = clock_mono_ms ();
+    size_t i = 0;
+    char **next_names = lists->queue_names;
+    for (worker_t *w = self->worker_head; w && i < count; w = w->next) {
+        s_worker_info (w, &lists->workers[i], next_names, now_ms);
+        next_names += w->queue_count;
+        lists->worker_refs[i] = &lists->workers[i];
+        i++;
+    }
+    reply->n_workers = i;
+    reply->workers = lists->worker_refs;
+    return 0;
 }
 
-static void
-s_admin_queues (broker_t *self, zframe_t *peer, Zjob__AdminReply *reply)
+/* Lists every queue in reply, borrowing the broker's strings. Returns 0,
+ * or -1 when out of memory. */
+static int
+s_fill_queues (broker_t *self, Zjob__AdminReply *reply, admin_lists_t *lists)
 {
     size_t count = zhashx_size (self->queues);
-    Zjob__QueueInfo *infos = calloc (count + 1, sizeof *infos);
-    Zjob__QueueInfo **pointers = calloc (count + 1, sizeof *pointers);
-    if (infos && pointers) {
-        size_t i = 0;
-        for (queue_t *q = zhashx_first (self->queues); q && i < count;
-             q = zhashx_next (self->queues)) {
-            zjob__queue_info__init (&infos[i]);
-            infos[i].name = q->name;
-            infos[i].queued = q->queued;
-            infos[i].scheduled = q->scheduled;
-            infos[i].running = q->running;
-            infos[i].succeeded = q->succeeded;
-            infos[i].failed = q->failed;
-            infos[i].workers = q->workers;
-            pointers[i] = &infos[i];
-            i++;
-        }
-        reply->n_queues = i;
-        reply->queues = pointers;
-        s_admin_send (self, peer, reply);
+    lists->queues = calloc (count + 1, sizeof *lists->queues);
+    lists->queue_refs = calloc (count + 1, sizeof *lists->queue_refs);
+    if (!lists->queues || !lists->queue_refs) {
+        return -1;
     }
-    free (pointers);
-    free (infos);
+    size_t i = 0;
+    for (queue_t *q = zhashx_first (self->queues); q && i < count;
+         q = zhashx_next (self->queues)) {
+        Zjob__QueueInfo *info = &lists->queues[i];
+        zjob__queue_info__init (info);
+        info->name = q->name;
+        info->queued = q->queued;
+        info->scheduled = q->scheduled;
+        info->running = q->running;
+        info->succeeded = q->succeeded;
+        info->failed = q->failed;
+        info->workers = q->workers;
+        lists->queue_refs[i++] = info;
+    }
+    reply->n_queues = i;
+    reply->queues = lists->queue_refs;
+    return 0;
 }
 
+/* Puts the counters, with the gauges filled in, in reply. */
 static void
-s_admin_stats (broker_t *self, zframe_t *peer, Zjob__AdminReply *reply)
+s_fill_stats (broker_t *self, Zjob__AdminReply *reply, admin_lists_t *lists)
 {
-    Zjob__Stats stats = self->stats;
-    stats.uptime_ms = clock_mono_ms () - self->started_ms;
-    stats.workers = zhashx_size (self->worker_index);
-    stats.results_kept = self->results_kept;
-    stats.memory_bytes = self->payload_bytes + self->result_bytes;
-    reply->stats = &stats;
-    s_admin_send (self, peer, reply);
+    lists->stats = self->stats;
+    lists->stats.uptime_ms = clock_mono_ms () - self->started_ms;
+    lists->stats.workers = zhashx_size (self->worker_index);
+    lists->stats.results_kept = self->results_kept;
+    lists->stats.memory_bytes = self->payload_bytes + self->result_bytes;
+    reply->stats = &lists->stats;
+}
+
+/* Answers WORKERS, QUEUES or STATS (what) with that list. */
+static void
+s_admin_report (broker_t *self, zframe_t *peer, Zjob__AdminReply *reply,
+                Zjob__Admin__What what)
+{
+    admin_lists_t lists = {0};
+    int rc = 0;
+    if (what == ZJOB__ADMIN__WHAT__WORKERS) {
+        rc = s_fill_workers (self, reply, &lists);
+    } else if (what == ZJOB__ADMIN__WHAT__QUEUES) {
+        rc = s_fill_queues (self, reply, &lists);
+    } else {
+        s_fill_stats (self, reply, &lists);
+    }
+    if (rc == 0) {
+        s_admin_send (self, peer, reply);
+    }
+    s_lists_free (&lists);
+}
+
+int
+broker_snapshot (broker_t *self, uint8_t **data, size_t *size)
+{
+    Zjob__AdminReply reply = ZJOB__ADMIN_REPLY__INIT;
+    admin_lists_t lists = {0};
+    int rc = -1;
+    *data = NULL;
+    *size = 0;
+    if (s_fill_workers (self, &reply, &lists) == 0 &&
+        s_fill_queues (self, &reply, &lists) == 0) {
+        s_fill_stats (self, &reply, &lists);
+        *size = zjob__admin_reply__get_packed_size (&reply);
+        *data = malloc (*size + 1);
+    }
+    if (*data) {
+        zjob__admin_reply__pack (&reply, *data);
+        rc = 0;
+    }
+    s_lists_free (&lists);
+    return rc;
 }
 
 /* Sends jobs[0, count) as the reply's job list. */
@@ -189,13 +253,9 @@ broker_on_admin (broker_t *self, zframe_t *peer, Zjob__Envelope *env)
     reply.req_id = env->admin->req_id;
     switch (env->admin->what) {
         case ZJOB__ADMIN__WHAT__WORKERS:
-            s_admin_workers (self, peer, &reply);
-            break;
         case ZJOB__ADMIN__WHAT__QUEUES:
-            s_admin_queues (self, peer, &reply);
-            break;
         case ZJOB__ADMIN__WHAT__STATS:
-            s_admin_stats (self, peer, &reply);
+            s_admin_report (self, peer, &reply, env->admin->what);
             break;
         case ZJOB__ADMIN__WHAT__DEAD:
             s_admin_dead (self, peer, env->admin, &reply);

@@ -321,10 +321,23 @@ s_poll_timeout (const broker_t *self, uint64_t now_ms)
     if (self->next_heartbeat_ms < next) {
         next = self->next_heartbeat_ms;
     }
+    if (self->config.observer && self->next_observe_ms < next) {
+        next = self->next_observe_ms;
+    }
     if (self->dispatch_needed || self->dirty_clients) {
         return 0;
     }
     return next <= now_ms ? 0 : (long) (next - now_ms);
+}
+
+/* Calls the observer (the HTTP side's snapshot) when it is due. */
+static void
+s_observe (broker_t *self, uint64_t now_ms)
+{
+    if (self->config.observer && now_ms >= self->next_observe_ms) {
+        self->config.observer (self, self->config.observer_arg);
+        self->next_observe_ms = now_ms + self->config.observe_ms;
+    }
 }
 
 /* One loop turn after the poll: every socket, timer and flush. */
@@ -342,6 +355,7 @@ s_turn (broker_t *self)
     broker_results_flush (self);
     broker_persist_turn (self);
     s_outbox_flush (self, false);
+    s_observe (self, now_ms);
 }
 
 int
@@ -414,10 +428,12 @@ s_bind (broker_t *self, const char *endpoint, const char *role, char **bound)
     return sock;
 }
 
-/* Writes "clients EP" and "workers EP" to path through a temporary file
- * and a rename, so readers never see half a file. Returns 0 or -1. */
+/* Writes "clients EP", "workers EP" and, when http is set, "http
+ * ADDR:PORT" to path through a temporary file and a rename, so readers
+ * never see half a file. Returns 0 or -1. */
 static int
-s_write_endpoints (const char *path, const char *clients, const char *workers)
+s_write_endpoints (const char *path, const char *clients, const char *workers,
+                   const char *http)
 {
     char temp[4096];
     if (snprintf (temp, sizeof temp, "%s.tmp", path) >= (int) sizeof temp) {
@@ -428,6 +444,9 @@ s_write_endpoints (const char *path, const char *clients, const char *workers)
         return -1;
     }
     int rc = fprintf (file, "clients %s\nworkers %s\n", clients, workers);
+    if (rc >= 0 && http) {
+        rc = fprintf (file, "http %s\n", http);
+    }
     if (fclose (file) != 0 || rc < 0 || rename (temp, path) != 0) {
         remove (temp);
         return -1;
@@ -457,7 +476,9 @@ s_start (broker_t *self)
                   self->config.liveness, self->config.result_ttl_ms);
     }
     const char *file = self->config.endpoints_file;
-    if (rc == 0 && file && s_write_endpoints (file, clients, workers) != 0) {
+    const char *http = self->config.http_address;
+    if (rc == 0 && file &&
+        s_write_endpoints (file, clients, workers, http) != 0) {
         LOG_ERROR ("endpoints_file_failed", "path=%s reason=\"%s\"", file,
                    strerror (errno));
         rc = -1;

@@ -12,6 +12,11 @@
 #include "broker/journal.h"
 #include "common/codec.h"
 
+typedef struct broker_t broker_t;
+
+/* Called on the loop thread with the running broker (see observe_ms). */
+typedef void (broker_observer_fn) (broker_t *broker, void *arg);
+
 /* Settings, filled by main from the config table. Strings are not owned. */
 typedef struct {
     const char *clients_endpoint; /* ROUTER for clients (default port 5570) */
@@ -34,9 +39,14 @@ typedef struct {
     uint64_t max_memory;          /* payload and result bytes held; 0: no
                                      limit */
     const char *queue_attempts;   /* "NAME=N,..." per-queue max attempts */
+    const char *http_address;     /* bound HTTP ADDR:PORT, written to the
+                                     endpoints file; NULL: no HTTP */
+    broker_observer_fn *observer; /* called on the loop thread before the
+                                     first poll and then every observe_ms;
+                                     NULL: never */
+    void *observer_arg;           /* passed to observer */
+    uint64_t observe_ms;          /* interval between observer calls */
 } broker_config_t;
-
-typedef struct broker_t broker_t;
 
 /* Creates a broker and binds both sockets (and writes the endpoints file).
  * Returns NULL after logging the reason (bad endpoint, port in use). */
@@ -48,5 +58,11 @@ void broker_destroy (broker_t **self_p);
 
 /* Runs the event loop until SIGINT or SIGTERM. Returns 0. */
 int broker_run (broker_t *self);
+
+/* Packs an AdminReply holding every registered worker, every queue and the
+ * stats (what `zjob workers`, `queues` and `stats` are told) into *data,
+ * which the caller frees, of *size bytes. Loop thread only: it reads the
+ * broker's state. Returns 0, or -1 when out of memory. */
+int broker_snapshot (broker_t *self, uint8_t **data, size_t *size);
 
 #endif

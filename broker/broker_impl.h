@@ -108,6 +108,8 @@ struct broker_t {
     uint64_t next_id;           /* the next job id to hand out */
     uint64_t started_ms;        /* monotonic start time */
     uint64_t next_heartbeat_ms; /* monotonic time of the next tick */
+    uint64_t next_observe_ms;   /* monotonic time of the next observer
+                                   call (config.observer) */
     uint64_t random_state;      /* xorshift state for retry jitter */
     uint64_t instance;          /* random per process, in heartbeats */
     uint64_t results_kept;      /* final jobs in the table */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "broker/broker.h"
+#include "broker/http.h"
 #include "common/config.h"
 #include "common/text.h"
 
@@ -17,7 +18,7 @@
 typedef struct {
     char *clients;          /* client endpoint */
     char *workers;          /* worker endpoint */
-    char *http;             /* ADDR:PORT for HTTP (later issue) */
+    char *http;             /* ADDR:PORT of the HTTP side; NULL: off */
     char *journal;          /* journal directory; memory only without */
     char *fsync;            /* always, batch or never */
     char *log_level;        /* debug, info, warn, error, off */
@@ -52,7 +53,8 @@ static const config_option_t s_options[] = {
     {"workers", CONFIG_STRING, &s_settings.workers, 0, 0, NULL,
      "worker endpoint (tcp://*:5571)"},
     {"http", CONFIG_STRING, &s_settings.http, 0, 0, NULL,
-     "ADDR:PORT for the HTTP API (not served yet)"},
+     "ADDR:PORT of /healthz, /metrics, /api/* and the dashboard "
+     "(off; 127.0.0.1:0 picks a free port)"},
     {"journal", CONFIG_STRING, &s_settings.journal, 0, 0, NULL,
      "journal directory; without it jobs live in memory only"},
     {"fsync", CONFIG_CHOICE, &s_settings.fsync, 0, 0, s_fsync_modes,
@@ -223,9 +225,16 @@ s_check_queue_attempts (const char *list)
 static int
 s_validate (void)
 {
+    static char http_why[320];
+    struct sockaddr_storage http_addr;
+    socklen_t http_len;
     const char *why = s_check_queue_attempts (s_settings.queue_attempts);
     if (why) {
         /* reported below */
+    } else if (s_settings.http &&
+               http_parse_address (s_settings.http, &http_addr, &http_len,
+                                   http_why, sizeof http_why) != 0) {
+        why = http_why;
     } else if (s_settings.heartbeat_ms < 10) {
         why = "heartbeat must be at least 10ms";
     } else if (s_settings.max_payload == 0 ||
@@ -255,8 +264,7 @@ s_validate (void)
     return 0;
 }
 
-/* Says which accepted settings are not served yet, and what running
- * without a journal means. */
+/* Says what running without a journal means. */
 static void
 s_log_pending_features (void)
 {
@@ -264,11 +272,6 @@ s_log_pending_features (void)
         LOG_WARN ("no_journal",
                   "note=\"jobs live in memory only: a broker restart loses "
                   "them; give --journal DIR to keep them\"");
-    }
-    if (s_settings.http) {
-        LOG_INFO ("http_not_available",
-                  "http=%s note=\"the HTTP API arrives in a later release\"",
-                  s_settings.http);
     }
 }
 
@@ -299,6 +302,27 @@ s_fill_config (broker_config_t *config)
     config->queue_attempts = s_settings.queue_attempts;
 }
 
+/* Starts the HTTP side when --http is set and hooks it to the broker's
+ * loop through config. Returns 0, or -1 after logging (port in use). */
+static int
+s_http_start (http_t **http, broker_config_t *config)
+{
+    if (!s_settings.http) {
+        return 0;
+    }
+    http_config_t http_config = {.address = s_settings.http,
+                                 .journal = s_settings.journal != NULL};
+    *http = http_start (&http_config);
+    if (!*http) {
+        return -1;
+    }
+    config->http_address = http_address (*http);
+    config->observer = http_observe;
+    config->observer_arg = *http;
+    config->observe_ms = HTTP_SNAPSHOT_MS;
+    return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -313,10 +337,13 @@ main (int argc, char **argv)
     if (rc == -1) {
         log_set_level (s_settings.log_level);
         s_log_pending_features ();
-        broker_config_t config;
+        broker_config_t config = {0};
         s_fill_config (&config);
-        broker_t *broker = broker_new (&config);
+        http_t *http = NULL;
+        broker_t *broker =
+            s_http_start (&http, &config) == 0 ? broker_new (&config) : NULL;
         rc = broker ? broker_run (broker) : 1;
+        http_stop (&http);
         broker_destroy (&broker);
     }
     config_free (s_options, OPTION_COUNT);
