@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every zjob test: the format check, then the unit and integration
-# tests on a release build and again under AddressSanitizer and
-# UndefinedBehaviorSanitizer. Exits non-zero when anything fails.
+# Runs every zjob test: the format check, the unit and integration tests
+# on a release build and again under AddressSanitizer and
+# UndefinedBehaviorSanitizer, then the container tests (tests/deploy).
+# Exits non-zero when anything fails.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,4 +31,11 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 ZJOB_SANITIZE_BUILD=1 \
     run_suite "$root/build/sanitize" -DCMAKE_BUILD_TYPE=Debug \
     -DZJOB_SANITIZE=ON
+# The container tests: the real image, docker-compose and the manifests.
+# They install docker.io and docker-compose when missing and start dockerd
+# when none runs, which takes root (or sudo for the packages).
+echo "== container tests"
+for test in "$root"/tests/deploy/test_*.sh; do
+    bash "$test" "$root/build/release/bin/zjob"
+done
 echo "== all tests passed"
