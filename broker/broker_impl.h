@@ -187,6 +187,11 @@ typedef enum {
  * dies while it runs alone, since then nothing else can be to blame. */
 void broker_job_orphan (broker_t *self, job_t *job, orphan_t how);
 
+/* Gives worker back an orphaned queued job whose current attempt it still
+ * has (it said so in Register.holding after the broker gave up on it):
+ * the job is running again, on that attempt, without costing credit. */
+void broker_job_resume (broker_t *self, job_t *job, worker_t *worker);
+
 /* Puts a DEAD job back in line with its attempts reset (dead-set retry).
  * Returns 0, or -1 when job is not DEAD or its payload is gone. */
 int broker_job_retry (broker_t *self, job_t *job);

@@ -54,6 +54,9 @@ typedef struct job_t {
     bool cancel_requested; /* a client asked to cancel it while running */
     bool journaled;        /* its full record is in the journal */
     bool isolate;          /* lost max-lost workers: runs alone */
+    bool orphaned;         /* queued again because its worker was lost or
+                              did not come back after a restart: that
+                              worker may still run this attempt */
 } job_t;
 
 /* Returns true for the final states (succeeded ... dead). */

@@ -176,6 +176,7 @@ s_enter (broker_t *self, job_t *job, Zjob__State from)
             job->queue->running++;
             self->stats.running++;
             job->attempt++;
+            job->orphaned = false;
             job->started_ms = clock_wall_ms ();
             break;
         default:
@@ -499,7 +500,17 @@ broker_job_orphan (broker_t *self, job_t *job, orphan_t how)
         LOG_INFO ("job_isolated", "job=%" PRIu64 " queue=%s lost=%u", job->id,
                   job->queue->name, job->lost);
     }
+    job->orphaned = true;
     s_requeue (self, job, ZJOB__STATE__STATE_QUEUED);
+}
+
+void
+broker_job_resume (broker_t *self, job_t *job, worker_t *worker)
+{
+    /* entering RUNNING counts a new attempt; this one goes on instead */
+    job->attempt--;
+    broker_job_transition (self, job, ZJOB__STATE__STATE_RUNNING);
+    dispatch_transfer (job, worker);
 }
 
 /* Handles one due timer; stale entries (superseded) are ignored. */

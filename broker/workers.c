@@ -168,18 +168,37 @@ s_worker_supersede (broker_t *self, worker_t *worker, zframe_t *peer,
     }
 }
 
-/* Gives worker the jobs it still has that were running when the broker
- * restarted (no worker holds them, the attempt matches). Returns how many. */
+/* Settles each job worker says it still has (reg->holding), running or
+ * finished with its outcome not acknowledged. When its attempt is the
+ * job's current one, the worker gets it back if no worker holds it:
+ * because it was running when the broker restarted, or because the broker
+ * gave up on the worker and requeued it (orphaned) and nobody took it
+ * since. A job queued for a retry after its outcome arrived is not taken
+ * back: the worker only re-sends that outcome. Any other attempt is stale
+ * (the job ended, or runs again elsewhere or here): the worker is told to
+ * cancel it rather than run work whose outcome would be fenced. Returns how
+ * many jobs worker got back. */
 static size_t
 s_worker_claim (broker_t *self, worker_t *worker, const Zjob__Register *reg)
 {
     size_t claimed = 0;
     for (size_t i = 0; i < reg->n_holding; i++) {
-        job_t *job = jobtable_find (self->jobs, reg->holding[i]->id);
-        if (job && job->state == ZJOB__STATE__STATE_RUNNING && !job->worker &&
-            job->attempt == reg->holding[i]->attempt) {
+        const Zjob__Outcome *held = reg->holding[i];
+        job_t *job = jobtable_find (self->jobs, held->id);
+        bool current = job && job->attempt == held->attempt;
+        if (current && job->state == ZJOB__STATE__STATE_RUNNING &&
+            !job->worker) {
             dispatch_transfer (job, worker);
             claimed++;
+        } else if (current && job->state == ZJOB__STATE__STATE_QUEUED &&
+                   job->orphaned) {
+            broker_job_resume (self, job, worker);
+            claimed++;
+        } else if (!current || job->state != ZJOB__STATE__STATE_RUNNING ||
+                   job->worker != worker) {
+            int rc =
+                dispatch_worker_cancel_add (worker, held->id, held->attempt);
+            self->cancels_pending |= rc == 0;
         }
     }
     return claimed;
