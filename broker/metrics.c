@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/admin_wire.h"
 #include "client/cli_json.h"
 #include "common/text.h"
 
@@ -242,27 +243,8 @@ metrics_json_stats (const Zjob__AdminReply *snap, const metrics_info_t *info,
                     size_t *len)
 {
     const Zjob__Stats *wire = s_stats (snap);
-    zjob_stats_t stats = {.uptime_ms = wire->uptime_ms,
-                          .submitted = wire->submitted,
-                          .succeeded = wire->succeeded,
-                          .failed = wire->failed,
-                          .cancelled = wire->cancelled,
-                          .timed_out = wire->timed_out,
-                          .dead = wire->dead,
-                          .retried = wire->retried,
-                          .queued = wire->queued,
-                          .running = wire->running,
-                          .workers = wire->workers,
-                          .clients_rejected = wire->clients_rejected,
-                          .stale_results = wire->stale_results,
-                          .worker_lost = wire->worker_lost,
-                          .results_kept = wire->results_kept,
-                          .dead_kept = wire->dead_kept,
-                          .rejected_busy = wire->rejected_busy,
-                          .journal_bytes = wire->journal_bytes,
-                          .journal_syncs = wire->journal_syncs,
-                          .memory_bytes = wire->memory_bytes,
-                          .recovered = wire->recovered};
+    zjob_stats_t stats;
+    admin_wire_stats (wire, &stats);
     return s_dump (client_json_stats (&stats), len);
 }
 
@@ -273,13 +255,8 @@ metrics_json_queues (const Zjob__AdminReply *snap, const metrics_info_t *info,
     json_t *array = json_array ();
     for (size_t i = 0; array && i < snap->n_queues; i++) {
         const Zjob__QueueInfo *wire = snap->queues[i];
-        zjob_queue_info_t queue = {.name = wire->name ? wire->name : "",
-                                   .queued = wire->queued,
-                                   .scheduled = wire->scheduled,
-                                   .running = wire->running,
-                                   .succeeded = wire->succeeded,
-                                   .failed = wire->failed,
-                                   .workers = wire->workers};
+        zjob_queue_info_t queue;
+        admin_wire_queue (wire, &queue);
         if (json_array_append_new (array, client_json_queue (&queue)) != 0) {
             json_decref (array);
             array = NULL;
@@ -295,15 +272,8 @@ metrics_json_workers (const Zjob__AdminReply *snap, const metrics_info_t *info,
     json_t *array = json_array ();
     for (size_t i = 0; array && i < snap->n_workers; i++) {
         const Zjob__WorkerInfo *wire = snap->workers[i];
-        zjob_worker_info_t worker = {.name = wire->name ? wire->name : "",
-                                     .queues =
-                                         (const char *const *) wire->queues,
-                                     .n_queues = wire->n_queues,
-                                     .capacity = wire->capacity,
-                                     .running = wire->running,
-                                     .done = wire->done,
-                                     .idle_ms = wire->idle_ms,
-                                     .draining = wire->draining};
+        zjob_worker_info_t worker;
+        admin_wire_worker (wire, &worker);
         if (json_array_append_new (array, client_json_worker (&worker)) != 0) {
             json_decref (array);
             array = NULL;

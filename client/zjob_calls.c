@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/admin_wire.h"
 #include "common/clock.h"
 
 /* Jobs per Submit: the batch limit, and about half the frame limit in
@@ -447,15 +448,8 @@ zjob_workers (zjob_client_t *client,
     for (size_t i = 0; err == ZJOB_OK && i < reply->admin_reply->n_workers;
          i++) {
         const Zjob__WorkerInfo *wire = reply->admin_reply->workers[i];
-        zjob_worker_info_t worker = {.name = wire->name ? wire->name : "",
-                                     .queues =
-                                         (const char *const *) wire->queues,
-                                     .n_queues = wire->n_queues,
-                                     .capacity = wire->capacity,
-                                     .running = wire->running,
-                                     .done = wire->done,
-                                     .idle_ms = wire->idle_ms,
-                                     .draining = wire->draining};
+        zjob_worker_info_t worker;
+        admin_wire_worker (wire, &worker);
         fn (&worker, arg);
     }
     codec_free (&reply);
@@ -471,13 +465,8 @@ zjob_queues (zjob_client_t *client,
     for (size_t i = 0; err == ZJOB_OK && i < reply->admin_reply->n_queues;
          i++) {
         const Zjob__QueueInfo *wire = reply->admin_reply->queues[i];
-        zjob_queue_info_t queue = {.name = wire->name ? wire->name : "",
-                                   .queued = wire->queued,
-                                   .scheduled = wire->scheduled,
-                                   .running = wire->running,
-                                   .succeeded = wire->succeeded,
-                                   .failed = wire->failed,
-                                   .workers = wire->workers};
+        zjob_queue_info_t queue;
+        admin_wire_queue (wire, &queue);
         fn (&queue, arg);
     }
     codec_free (&reply);
@@ -492,27 +481,7 @@ zjob_stats (zjob_client_t *client, zjob_stats_t *stats)
     memset (stats, 0, sizeof *stats);
     const Zjob__Stats *wire = err == ZJOB_OK ? reply->admin_reply->stats : NULL;
     if (wire) {
-        *stats = (zjob_stats_t){.uptime_ms = wire->uptime_ms,
-                                .submitted = wire->submitted,
-                                .succeeded = wire->succeeded,
-                                .failed = wire->failed,
-                                .cancelled = wire->cancelled,
-                                .timed_out = wire->timed_out,
-                                .dead = wire->dead,
-                                .retried = wire->retried,
-                                .queued = wire->queued,
-                                .running = wire->running,
-                                .workers = wire->workers,
-                                .clients_rejected = wire->clients_rejected,
-                                .stale_results = wire->stale_results,
-                                .worker_lost = wire->worker_lost,
-                                .results_kept = wire->results_kept,
-                                .dead_kept = wire->dead_kept,
-                                .rejected_busy = wire->rejected_busy,
-                                .journal_bytes = wire->journal_bytes,
-                                .journal_syncs = wire->journal_syncs,
-                                .memory_bytes = wire->memory_bytes,
-                                .recovered = wire->recovered};
+        admin_wire_stats (wire, stats);
     }
     codec_free (&reply);
     return err;
