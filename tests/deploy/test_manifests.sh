@@ -3,8 +3,10 @@
 # `kubectl kustomize` (when kubectl is installed) and every object checked
 # against the Kubernetes API schema and field names; deploy/swarm is resolved
 # with `docker stack config` (or docker-compose); then both get the checks a
-# schema cannot make (tests/deploy/manifests/*.js). Broken copies must fail,
-# which shows the checks can. Needs node and npm (installed from Debian when
+# schema cannot make (tests/deploy/manifests/*.js). deploy/docker-compose.yml,
+# interpolated as compose does, must conform to the Compose Specification
+# schema that `docker compose` v2 enforces. Broken copies must fail, which
+# shows the checks can. Needs node and npm (installed from Debian when
 # missing) and the npm registry, or npm's cache, for the pinned validators.
 set -euo pipefail
 
@@ -99,8 +101,17 @@ s_validate() {
                 --kustomize-dir "$deploy/k8s" \
                 --k8s "$work/$name.k8s.yaml" \
                 --k8s "$deploy/k8s/worker-hpa.yaml" \
-                --swarm "$work/$name.stack.yaml" "$@")
+                --swarm "$work/$name.stack.yaml" \
+                --compose "$deploy/docker-compose.yml" "$@")
     } >"$work/$name.log" 2>&1
+}
+
+# Checks only the compose file of the deploy folder $1, which is quicker;
+# the output lands in $work/$2.log.
+s_validate_compose() {
+    local deploy=$1 name=$2
+    (cd "$work/check" && node check.js --compose "$deploy/docker-compose.yml") \
+        >"$work/$name.log" 2>&1
 }
 
 # The line of log $1 that says best why validation failed.
@@ -110,17 +121,21 @@ s_first_error() {
 }
 
 # Copies deploy/ and applies the sed script $3 to file $2 in the copy; the
-# copy must fail validation.
+# copy must fail validation (with a log line matching $4, when given).
 s_expect_broken() {
-    local what=$1 file=$2 script=$3
+    local what=$1 file=$2 script=$3 want=${4:-}
     local name="broken$((passed + failed))"
-    local copy="$work/$name"
+    local copy="$work/$name" validate=s_validate
+    [ "$file" = docker-compose.yml ] && validate=s_validate_compose
     cp -RL "$root/deploy" "$copy"
     sed -i -e "$script" "$copy/$file"
     if cmp -s "$root/deploy/$file" "$copy/$file"; then
         s_fail "broken copy '$what': the edit changed nothing"
-    elif s_validate "$copy" "$name"; then
+    elif "$validate" "$copy" "$name"; then
         s_fail "broken copy '$what' was accepted"
+    elif [ -n "$want" ] && ! grep -qE "$want" "$work/$name.log"; then
+        s_fail "broken copy '$what' failed, but not with '$want':" \
+            "$(s_first_error "$work/$name.log")"
     else
         s_pass "rejects a broken copy, $what:" \
             "$(s_first_error "$work/$name.log")"
@@ -131,7 +146,7 @@ s_install_node
 echo "manifests: node $(node --version), npm $(npm --version)"
 if s_install_checker; then
     s_pass "npm ci: $(cd "$work/check" && node -p '
-        ["kubernetes-models", "typescript", "yaml"].map((p) =>
+        ["kubernetes-models", "typescript", "yaml", "ajv", "dclint"].map((p) =>
           p + "@" + require(p + "/package.json").version).join(", ")')"
 else
     s_fail "npm ci could not install the validators"
@@ -161,11 +176,24 @@ else
         "the stack's schema is not checked"
 fi
 
+# The compose file as docker-compose 1.29 resolves it, with no variable set,
+# which the checks compare with their own interpolation.
+compose_config=()
+if [ -n "$compose" ]; then
+    if env -i PATH="$PATH" "$compose" -f "$root/deploy/docker-compose.yml" \
+        config >"$work/compose-config.yaml" 2>"$work/compose-config.err"; then
+        compose_config=(--compose-config "$work/compose-config.yaml")
+    else
+        s_fail "docker-compose config: $(tail -n1 "$work/compose-config.err")"
+    fi
+fi
+
 # The manifests as committed, with the self-test of every check.
-if s_validate "$root/deploy" good --self-test; then
-    s_pass "deploy/k8s and deploy/swarm pass every check"
+if s_validate "$root/deploy" good --self-test "${compose_config[@]}"; then
+    s_pass "deploy/k8s, deploy/swarm and deploy/docker-compose.yml pass" \
+        "every check"
 else
-    s_fail "deploy/k8s or deploy/swarm fails a check"
+    s_fail "deploy/k8s, deploy/swarm or deploy/docker-compose.yml fails a check"
 fi
 cat "$work/good.log"
 counts=$(sed -n 's/^checks: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' \
@@ -220,6 +248,13 @@ if [ -n "$stack_client$compose" ]; then
     s_expect_broken "stack: misspelt key" swarm/zjob-stack.yml \
         's/update_config:/update_configs:/'
 fi
+schema_fail='FAIL compose: conforms to the Compose'
+s_expect_broken "compose: misspelt stop_grace_periode" docker-compose.yml \
+    '0,/stop_grace_period:/s//stop_grace_periode:/' "$schema_fail"
+s_expect_broken "compose: depends_on condition service_happy" \
+    docker-compose.yml 's/: service_healthy/: service_happy/' "$schema_fail"
+s_expect_broken "compose: ports as a number" docker-compose.yml \
+    '/^    ports:$/,/:5580"$/c\    ports: 5570' "$schema_fail"
 
 # The stack deployed for real on a one-node swarm (about 70 s); set
 # ZJOB_SWARM_RUN=0 to leave it out.

@@ -1,8 +1,11 @@
 #!/usr/bin/env node
-// Validates zjob's Kubernetes manifests and Swarm stack; run by
-// tests/deploy/test_manifests.sh from a folder holding node_modules.
+// Validates zjob's Kubernetes manifests, Swarm stack and compose file; run
+// by tests/deploy/test_manifests.sh from a folder holding node_modules.
 //   node check.js --broker-config deploy/broker.yaml --dockerfile deploy/Dockerfile
-//     [--k8s FILE]... [--kustomize-dir deploy/k8s] [--swarm FILE] [--self-test]
+//     [--k8s FILE]... [--kustomize-dir deploy/k8s] [--swarm FILE]
+//     [--compose deploy/docker-compose.yml [--compose-config FILE]] [--self-test]
+// (--broker-config and --dockerfile are needed with --k8s or --swarm;
+// --compose-config is what `docker-compose config` printed for the file.)
 // Prints one line per check and, last, "checks: N passed, N failed"; exits 1
 // when a check failed.
 "use strict";
@@ -11,6 +14,7 @@ const path = require("path");
 const common = require("./common");
 const k8s = require("./k8s");
 const swarm = require("./swarm");
+const compose = require("./compose");
 const mutations = require("./mutations");
 
 function argsParse(argv) {
@@ -26,11 +30,16 @@ function argsParse(argv) {
     else if (flag === "--k8s") args.k8s.push(value());
     else if (flag === "--kustomize-dir") args.kustomizeDir = value();
     else if (flag === "--swarm") args.swarm = value();
+    else if (flag === "--compose") args.compose = value();
+    else if (flag === "--compose-config") args.composeConfig = value();
     else if (flag === "--self-test") args.selfTest = true;
     else throw new Error(`unknown argument ${flag}`);
   }
-  if (!args.brokerConfig || !args.dockerfile) {
-    throw new Error("--broker-config and --dockerfile are required");
+  if ((args.k8s.length > 0 || args.swarm) && (!args.brokerConfig || !args.dockerfile)) {
+    throw new Error("--k8s and --swarm need --broker-config and --dockerfile");
+  }
+  if (args.composeConfig && !args.compose) {
+    throw new Error("--compose-config needs --compose");
   }
   return args;
 }
@@ -71,10 +80,27 @@ function add(totals, result) {
   totals.failed += result.failed;
 }
 
+// The compose file, interpolated with no variable set (the defaults), and
+// with --self-test its mutations; returns { passed, failed }.
+function composeRun(args) {
+  const totals = { passed: 0, failed: 0 };
+  const input = {
+    compose: compose.interpolate(common.yamlLoadAll(args.compose)[0] || {}, {}),
+    config: args.composeConfig ? common.yamlLoadAll(args.composeConfig)[0] || {} : null,
+  };
+  console.log(`compose: ${path.basename(args.compose)} against ${compose.validatorGet().about}`);
+  add(totals, common.checksRun("compose", compose.checksFor(input), input));
+  if (args.selfTest) {
+    const list = mutations.COMPOSE.filter((m) => input.config || !m.needsConfig);
+    add(totals, selfTest("compose self-test", list, input, compose.checksFor, (copy) => copy));
+  }
+  return totals;
+}
+
 function main() {
   const args = argsParse(process.argv.slice(2));
   const workDir = process.cwd();
-  const facts = common.imageFacts(args.brokerConfig, args.dockerfile);
+  const facts = args.brokerConfig ? common.imageFacts(args.brokerConfig, args.dockerfile) : null;
   const totals = { passed: 0, failed: 0 };
 
   if (args.kustomizeDir) {
@@ -115,6 +141,7 @@ function main() {
       );
     }
   }
+  if (args.compose) add(totals, composeRun(args));
   console.log(`checks: ${totals.passed} passed, ${totals.failed} failed`);
   return totals.failed === 0 && totals.passed > 0 ? 0 : 1;
 }

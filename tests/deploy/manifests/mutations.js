@@ -336,4 +336,56 @@ const SWARM = [
   },
 ];
 
-module.exports = { K8S, SWARM };
+// Mutations of { compose, config }: the compose file as interpolated and,
+// for those marked needsConfig, what docker-compose config printed.
+const composeBroker = (c) => c.compose.services.broker;
+const composeWorker = (c) => c.compose.services.worker;
+
+const COMPOSE = [
+  {
+    name: "a misspelt stop_grace_periode",
+    expect: "compose: conforms",
+    mutate(c) {
+      composeWorker(c).stop_grace_periode = composeWorker(c).stop_grace_period;
+      delete composeWorker(c).stop_grace_period;
+    },
+  },
+  {
+    name: "depends_on condition service_happy",
+    expect: "compose: conforms",
+    mutate(c) {
+      composeWorker(c).depends_on.broker.condition = "service_happy";
+    },
+  },
+  {
+    name: "ports as a number",
+    expect: "compose: conforms",
+    mutate(c) {
+      composeBroker(c).ports = 5570;
+    },
+  },
+  {
+    name: "a misspelt healthcheck start_periods",
+    expect: "compose: conforms",
+    mutate(c) {
+      composeBroker(c).healthcheck.start_periods = "60s";
+    },
+  },
+  {
+    name: "an unknown top-level key",
+    expect: "compose: conforms",
+    mutate(c) {
+      c.compose.service = {};
+    },
+  },
+  {
+    name: "a default that docker-compose config does not print",
+    expect: "compose: docker-compose config agrees",
+    needsConfig: true,
+    mutate(c) {
+      composeWorker(c).environment.ZJOB_GRACE = "25s";
+    },
+  },
+];
+
+module.exports = { K8S, SWARM, COMPOSE };
