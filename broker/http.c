@@ -53,6 +53,10 @@
 /* Connections served at once; any beyond wait to be accepted. */
 #define HTTP_MAX_CONNECTIONS 64
 
+/* Connections from one address at once, so that slow clients on one host
+ * cannot take every slot from a health check or a scraper elsewhere. */
+#define HTTP_MAX_PER_ADDRESS 8
+
 /* Buffer bytes per connection: the request line and headers must fit. */
 #define HTTP_CONNECTION_MEMORY (32u * 1024u)
 
@@ -503,6 +507,7 @@ s_daemon_start (http_t *self, int fd)
         NULL, NULL, s_on_request, self, MHD_OPTION_EXTERNAL_LOGGER,
         s_on_server_error, self, MHD_OPTION_LISTEN_SOCKET, fd,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned) HTTP_MAX_CONNECTIONS,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned) HTTP_MAX_PER_ADDRESS,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) HTTP_CONNECTION_MEMORY,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) HTTP_IDLE_TIMEOUT_S,
         MHD_OPTION_END);
