@@ -112,8 +112,13 @@ s_route (broker_t *self, zsock_t *sock, zframe_t *peer, Zjob__Envelope *env)
     if (!handler) {
         broker_reply_error (self, sock, peer, ZJOB__ERROR_CODE__ERR_BAD_REQUEST,
                             codec_request_id (env),
-                            "message type %u is not accepted on the %s socket",
-                            body, workers ? "worker" : "client");
+                            "message type %u is not accepted on the %s "
+                            "socket%s",
+                            body, workers ? "worker" : "client",
+                            workers ? ": clients connect to the client "
+                                      "endpoint (port 5570 by default), not "
+                                      "this one"
+                                    : "");
         return;
     }
     if (workers && body != ZJOB__ENVELOPE__BODY_REGISTER) {
