@@ -34,6 +34,13 @@ ZJOB_SANITIZE_BUILD=1 \
 # The container tests: the real image, docker-compose and the manifests.
 # They install docker.io and docker-compose when missing and start dockerd
 # when none runs, which takes root (or sudo for the packages).
+# ZJOB_CONTAINER_TESTS=0 leaves them out, and says so: then not all tests
+# have run.
+if [ "${ZJOB_CONTAINER_TESTS:-1}" = 0 ]; then
+    echo "== container tests LEFT OUT (ZJOB_CONTAINER_TESTS=0)"
+    echo "== all other tests passed"
+    exit 0
+fi
 echo "== container tests"
 for test in "$root"/tests/deploy/test_*.sh; do
     bash "$test" "$root/build/release/bin/zjob"

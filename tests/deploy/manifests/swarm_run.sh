@@ -3,7 +3,7 @@
 # the occasion (loopback only), runs jobs through it, scales the workers,
 # updates the broker stop-first with a job in flight, and leaves the swarm.
 # test_manifests.sh runs it unless ZJOB_SWARM_RUN=0. It refuses an engine
-# that is already in a swarm. ZJOB_SWARM_IMAGE names an image to use
+# that is already in a swarm or runs other containers. ZJOB_SWARM_IMAGE names an image to use
 # instead of building one from deploy/Dockerfile; ZJOB_SWARM_STACK names the
 # stack (zjobswarmPID).
 set -euo pipefail
@@ -77,9 +77,16 @@ s_expect_workers() {
 }
 
 docker_setup
+# Making and leaving a swarm rewires the engine's networks: containers
+# that are not ours would lose theirs. Refuse rather than harm them.
 if [ "$("$DOCKER" info -f '{{.Swarm.LocalNodeState}}')" != inactive ]; then
-    s_say "skipped: this engine is already part of a swarm"
-    exit 0
+    s_die "this engine is already part of a swarm; set ZJOB_SWARM_RUN=0" \
+        "to leave this run out"
+fi
+others=$("$DOCKER" ps -q | wc -l)
+if [ "$others" -gt 0 ]; then
+    s_die "$others containers run on this engine, and leaving a swarm" \
+        "disconnects them: stop them, or set ZJOB_SWARM_RUN=0"
 fi
 if [ -z "$image" ]; then
     image=$stack:test
