@@ -175,12 +175,16 @@ static int
 s_start_worker (bench_cluster_t *cluster, const char *bin_dir,
                 const bench_workers_t *workers, size_t index)
 {
-    char program[512], log[320], name[32], threads_text[16], prefetch[16];
+    char program[512], log[320], name[32], threads_text[16], prefetch[24];
     snprintf (program, sizeof program, "%s/zjob-worker", bin_dir);
     snprintf (log, sizeof log, "%s/worker-%zu.log", cluster->dir, index);
     snprintf (name, sizeof name, "bench-%zu", index);
     snprintf (threads_text, sizeof threads_text, "%zu", workers->threads);
-    snprintf (prefetch, sizeof prefetch, "%zu", workers->prefetch);
+    if (workers->prefetch < 0) {
+        snprintf (prefetch, sizeof prefetch, "auto");
+    } else {
+        snprintf (prefetch, sizeof prefetch, "%ld", workers->prefetch);
+    }
     char *argv[] = {program,     "--broker",   cluster->workers_ep,
                     "--threads", threads_text, "--prefetch",
                     prefetch,    "--queue",    (char *) workers->queue,

@@ -24,7 +24,8 @@ typedef struct {
     const char *queue; /* the queue they serve (a builtin's name) */
     size_t count;      /* how many workers */
     size_t threads;    /* pool threads each */
-    size_t prefetch;   /* jobs each holds beyond one per thread */
+    long prefetch;     /* jobs each holds beyond one per thread; -1:
+                          auto */
     const char *fsync; /* broker journal mode (always, batch, never), or
                           NULL: no journal */
     const char *broker_log_level; /* broker --log-level, NULL: error */

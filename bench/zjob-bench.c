@@ -62,34 +62,35 @@ s_on_signal (int signal_number)
 static void
 s_usage (FILE *stream)
 {
-    fprintf (stream,
-             "usage: zjob-bench (--broker EP | --spawn) [options]\n"
-             "  --broker EP       drive a running cluster\n"
-             "  --spawn           start a broker and workers on loopback\n"
-             "  --bin-dir DIR     where zjob-broker/zjob-worker are "
-             "(default: next to zjob-bench)\n"
-             "  --queue Q         queue (echo)\n"
-             "  --size BYTES      payload size (100)\n"
-             "  --count N         jobs (100000)\n"
-             "  --window N        jobs in flight (1000)\n"
-             "  --workers N       --spawn: workers (2)\n"
-             "  --threads T       --spawn: threads per worker (2)\n"
-             "  --prefetch P      --spawn: worker --prefetch (0)\n"
-             "  --fsync MODE      --spawn: broker journal (always, batch, "
-             "never);\n"
-             "                    without it the broker keeps no journal\n"
-             "  --mode M          throughput | latency (one job at a time) |\n"
-             "                    recovery (--spawn: submit --count jobs "
-             "with no\n"
-             "                    workers, SIGKILL the broker, restart it on "
-             "its\n"
-             "                    journal, time its return, then run the "
-             "jobs;\n"
-             "                    --fsync defaults to batch)\n"
-             "  --deadline DUR    give up after DUR (5m)\n"
-             "  --json            print the report as JSON\n"
-             "Exit: 0 ok, 1 some jobs failed, 2 usage, 3 broker "
-             "unreachable or deadline passed.\n");
+    fprintf (
+        stream,
+        "usage: zjob-bench (--broker EP | --spawn) [options]\n"
+        "  --broker EP       drive a running cluster\n"
+        "  --spawn           start a broker and workers on loopback\n"
+        "  --bin-dir DIR     where zjob-broker/zjob-worker are "
+        "(default: next to zjob-bench)\n"
+        "  --queue Q         queue (echo)\n"
+        "  --size BYTES      payload size (100)\n"
+        "  --count N         jobs (100000)\n"
+        "  --window N        jobs in flight (1000)\n"
+        "  --workers N       --spawn: workers (2)\n"
+        "  --threads T       --spawn: threads per worker (2)\n"
+        "  --prefetch P      --spawn: worker --prefetch: auto or N (auto)\n"
+        "  --fsync MODE      --spawn: broker journal (always, batch, "
+        "never);\n"
+        "                    without it the broker keeps no journal\n"
+        "  --mode M          throughput | latency (one job at a time) |\n"
+        "                    recovery (--spawn: submit --count jobs "
+        "with no\n"
+        "                    workers, SIGKILL the broker, restart it on "
+        "its\n"
+        "                    journal, time its return, then run the "
+        "jobs;\n"
+        "                    --fsync defaults to batch)\n"
+        "  --deadline DUR    give up after DUR (5m)\n"
+        "  --json            print the report as JSON\n"
+        "Exit: 0 ok, 1 some jobs failed, 2 usage, 3 broker "
+        "unreachable or deadline passed.\n");
 }
 
 enum {
@@ -174,6 +175,10 @@ s_option (s_options_t *options, int id, const char *value)
         case OPT_THREADS:
             return number_parse (value, 1, 1024, &options->threads);
         case OPT_PREFETCH:
+            if (strcmp (value, "auto") == 0) {
+                options->prefetch = -1;
+                return 0;
+            }
             return number_parse (value, 0, 100000, &options->prefetch);
         case OPT_DEADLINE:
             return duration_parse (value, &options->deadline_ms);
@@ -198,6 +203,7 @@ s_parse (int argc, char **argv, s_options_t *options)
                              .size = 100,
                              .count = 100000,
                              .window = 1000,
+                             .prefetch = -1,
                              .workers = 2,
                              .threads = 2,
                              .deadline_ms = 5 * 60 * 1000};
@@ -482,7 +488,7 @@ main (int argc, char **argv)
     bench_workers_t workers = {.queue = options.queue,
                                .count = (size_t) options.workers,
                                .threads = (size_t) options.threads,
-                               .prefetch = (size_t) options.prefetch,
+                               .prefetch = (long) options.prefetch,
                                .fsync = options.fsync};
     if (options.recovery) {
         return bin_dir ? s_recovery_main (&options, bin_dir, workers)

@@ -70,9 +70,21 @@ dispatch_worker_retire (worker_t *self)
 void
 dispatch_worker_credit (worker_t *self, uint64_t credit)
 {
-    uint64_t total = (uint64_t) self->credit + credit;
+    uint64_t paid = credit < self->debt ? credit : self->debt;
+    self->debt -= (uint32_t) paid;
+    uint64_t total = (uint64_t) self->credit + credit - paid;
     self->credit =
         total < DISPATCH_MAX_CREDIT ? (uint32_t) total : DISPATCH_MAX_CREDIT;
+}
+
+void
+dispatch_worker_revoke (worker_t *self, uint32_t count)
+{
+    uint32_t now = count < self->credit ? count : self->credit;
+    self->credit -= now;
+    uint64_t debt = (uint64_t) self->debt + (count - now);
+    self->debt =
+        debt < DISPATCH_MAX_CREDIT ? (uint32_t) debt : DISPATCH_MAX_CREDIT;
 }
 
 bool

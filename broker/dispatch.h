@@ -49,6 +49,8 @@ struct worker_t {
     size_t queue_cursor;      /* where the next round-robin pick starts */
     uint32_t capacity;        /* its threads, as announced */
     uint32_t credit;          /* jobs the broker may still send it */
+    uint32_t debt;            /* revoked credit not yet taken back: paid
+                                 from credit that comes back first */
     uint32_t running;         /* jobs on its held list */
     uint32_t isolated;        /* held jobs that must run alone (0 or 1):
                                  while one is held it gets no other */
@@ -89,8 +91,11 @@ int dispatch_worker_add_queue (worker_t *self, queue_t *queue,
 /* Forgets the worker's queues (uncounting it on each) and marks it gone. */
 void dispatch_worker_retire (worker_t *self);
 
-/* Adds credit, capped at DISPATCH_MAX_CREDIT. */
+/* Adds credit, capped at DISPATCH_MAX_CREDIT, after paying any debt. */
 void dispatch_worker_credit (worker_t *self, uint64_t credit);
+
+/* Takes count credit back: what is left now, the rest as debt. */
+void dispatch_worker_revoke (worker_t *self, uint32_t count);
 
 /* Returns true when the worker can take at least one more job. */
 bool dispatch_worker_ready (const worker_t *self);

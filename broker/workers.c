@@ -323,6 +323,7 @@ broker_on_credit (broker_t *self, zframe_t *peer, Zjob__Envelope *env)
 {
     worker_t *worker = broker_worker_find (self, peer);
     dispatch_worker_credit (worker, env->credit->credit);
+    dispatch_worker_revoke (worker, env->credit->revoke);
     self->dispatch_needed = true;
 }
 
@@ -482,15 +483,21 @@ s_dispatch_send (broker_t *self, worker_t *worker, job_t **jobs, size_t count,
     return rc;
 }
 
-/* Fills worker's credit from the queues. Returns false when the worker
- * could not be reached (it has been removed then). */
+/* Gives worker up to allowed jobs from its queues, within its credit.
+ * Returns false when the worker could not be reached (it has been removed
+ * then). */
 static bool
-s_dispatch_worker (broker_t *self, worker_t *worker, uint64_t now_ms)
+s_dispatch_worker (broker_t *self, worker_t *worker, uint64_t now_ms,
+                   size_t allowed)
 {
     size_t budget = self->config.limits.max_message / 2;
-    size_t max = self->config.limits.max_batch;
+    size_t batch = self->config.limits.max_batch;
     size_t count;
-    while ((count = dispatch_pick (worker, self->pick, max, budget)) > 0) {
+    while (allowed > 0 &&
+           (count = dispatch_pick (worker, self->pick,
+                                   allowed < batch ? allowed : batch, budget)) >
+               0) {
+        allowed -= count;
         for (size_t i = 0; i < count; i++) {
             broker_job_transition (self, self->pick[i],
                                    ZJOB__STATE__STATE_RUNNING);
@@ -517,13 +524,22 @@ broker_dispatch_flush (broker_t *self)
     }
     self->dispatch_needed = false;
     uint64_t now_ms = clock_mono_ms ();
-    worker_t *worker = self->worker_head;
-    while (worker) {
-        worker_t *next = worker->next;
-        if (dispatch_worker_ready (worker)) {
-            s_dispatch_worker (self, worker, now_ms);
+    /* Idle threads first, everywhere; only then prefetch (credit beyond
+     * the threads), so no worker hoards jobs while another has threads
+     * with nothing to do. */
+    for (int pass = 0; pass < 2; pass++) {
+        worker_t *worker = self->worker_head;
+        while (worker) {
+            worker_t *next = worker->next;
+            size_t idle = worker->capacity > worker->running
+                              ? worker->capacity - worker->running
+                              : 0;
+            if (dispatch_worker_ready (worker)) {
+                s_dispatch_worker (self, worker, now_ms,
+                                   pass == 0 ? idle : SIZE_MAX);
+            }
+            worker = next;
         }
-        worker = next;
     }
     /* rotate so the next turn starts with another worker */
     worker_t *first = self->worker_head;

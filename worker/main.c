@@ -6,7 +6,9 @@
  * a usage or configuration error.
  */
 #include <czmq.h>
+#include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +32,7 @@ typedef struct {
     uint64_t heartbeat_ms;  /* heartbeat interval */
     int64_t liveness;       /* missed heartbeats before reconnecting */
     uint64_t grace_ms;      /* drain grace */
-    int64_t prefetch;       /* credit beyond threads */
+    char *prefetch;         /* "auto" or jobs held beyond one per thread */
     uint64_t max_payload;   /* payload and result limit, bytes */
 } s_settings_t;
 
@@ -60,8 +62,9 @@ static const config_option_t s_options[] = {
      "missed heartbeats before the broker counts as lost (3)"},
     {"grace", CONFIG_DURATION, &s_settings.grace_ms, 0, 0, NULL,
      "drain: time running jobs get to finish on SIGTERM (30s)"},
-    {"prefetch", CONFIG_INT, &s_settings.prefetch, 0, 100000, NULL,
-     "jobs held beyond one per thread (0)"},
+    {"prefetch", CONFIG_STRING, &s_settings.prefetch, 0, 0, NULL,
+     "jobs held beyond one per thread: auto (adapts to how long jobs run) "
+     "or a number (auto)"},
     {"max-payload", CONFIG_SIZE, &s_settings.max_payload, 0, 0, NULL,
      "largest payload or result; keep it the broker's (1MiB)"},
 };
@@ -94,8 +97,23 @@ s_defaults (void)
     s_settings.heartbeat_ms = 1000;
     s_settings.liveness = 3;
     s_settings.grace_ms = 30000;
-    s_settings.prefetch = 0;
     s_settings.max_payload = 1u << 20; /* the broker's default too */
+}
+
+/* The prefetch setting: -1 for auto (the default), 0 to 100000, or -2
+ * when it is neither. */
+static long
+s_prefetch (void)
+{
+    const char *text = s_settings.prefetch;
+    if (!text || strcmp (text, "auto") == 0) {
+        return -1;
+    }
+    char *end = NULL;
+    errno = 0;
+    long value = strtol (text, &end, 10);
+    bool number = *text && *end == '\0' && errno == 0;
+    return number && value >= 0 && value <= 100000 ? value : -2;
 }
 
 /* Loads file, environment and flags over the defaults, then checks them.
@@ -120,7 +138,9 @@ s_configure (int argc, char **argv)
             break;
     }
     const char *why = NULL;
-    if (s_settings.heartbeat_ms < 10) {
+    if (s_prefetch () < -1) {
+        why = "prefetch must be auto or a number from 0 to 100000";
+    } else if (s_settings.heartbeat_ms < 10) {
         why = "heartbeat must be at least 10ms";
     } else if (s_settings.max_payload == 0 ||
                s_settings.max_payload > (1u << 30)) {
@@ -169,7 +189,7 @@ s_run (void)
                                             : "tcp://127.0.0.1:5571",
                               .name = s_settings.name ? s_settings.name : name,
                               .threads = (unsigned) s_settings.threads,
-                              .prefetch = (unsigned) s_settings.prefetch,
+                              .prefetch = s_prefetch (),
                               .heartbeat_ms = s_settings.heartbeat_ms,
                               .liveness = (unsigned) s_settings.liveness,
                               .grace_ms = s_settings.grace_ms,

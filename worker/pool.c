@@ -249,6 +249,7 @@ s_execute (pool_t *self, pool_job_t *job)
                               job->payload_len, &job->output);
     }
     s_settle (job, status);
+    job->run_us = clock_mono_us () - job->started_us;
 }
 
 /* Waits for a job this thread may run; NULL when the pool stops. */

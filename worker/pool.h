@@ -30,6 +30,7 @@ typedef struct pool_job_t {
     Zjob__State state;       /* the outcome, once done */
     handler_output_t output; /* result or error, once done */
     uint64_t started_us;     /* monotonic us when it started; 0 if never */
+    uint64_t run_us;         /* how long its handler ran, once done */
     struct pool_job_t *next; /* link in whichever list holds it */
 } pool_job_t;
 

@@ -40,6 +40,7 @@
 #include "worker/exec.h"
 #include "worker/handler.h"
 #include "worker/pool.h"
+#include "worker/prefetch.h"
 
 /* Housekeeping interval of the loop. */
 #define S_TICK_MS 100
@@ -64,6 +65,7 @@ struct worker_t {
     pool_job_t *unacked;       /* outcomes sent or to send, until DoneAck */
     size_t unacked_count;      /* entries in unacked */
     uint64_t finished;         /* outcomes produced since start */
+    prefetch_t prefetch;       /* credit beyond threads, and its changes */
     bool accepted;             /* the broker sent more than Errors since the
                                   last Register: it knows this worker */
     uint64_t register_ms;      /* when the last Register went out */
@@ -173,7 +175,9 @@ worker_new (const worker_config_t *config, char *err, size_t err_len)
         worker_destroy (&self);
         return NULL;
     }
-    size_t credit = (size_t) self->config.threads + self->config.prefetch;
+    prefetch_init (&self->prefetch, self->config.threads,
+                   self->config.prefetch);
+    size_t credit = (size_t) self->config.threads + self->prefetch.cap;
     self->pool = pool_new (self->config.threads, 2 * credit, self->lanes,
                            self->lane_count);
     if (!self->pool) {
@@ -307,7 +311,7 @@ s_send_outcomes (worker_t *self, const pool_job_t *list)
 static uint32_t
 s_credit (worker_t *self)
 {
-    size_t total = (size_t) self->config.threads + self->config.prefetch;
+    size_t total = (size_t) self->config.threads + self->prefetch.current;
     size_t held = pool_busy (self->pool) + self->unacked_count;
     return self->draining || held >= total ? 0 : (uint32_t) (total - held);
 }
@@ -408,6 +412,27 @@ s_register (worker_t *self)
     }
 }
 
+/* Follows the jobs' run times with the prefetch (see prefetch.h): the
+ * broker is told at once how much more or less credit it has. Only while
+ * the broker knows this worker and it takes jobs. */
+static void
+s_prefetch_adjust (worker_t *self)
+{
+    if (!self->sock || !self->accepted || self->draining) {
+        return;
+    }
+    int change = prefetch_adjust (&self->prefetch);
+    if (change) {
+        Zjob__Credit credit = ZJOB__CREDIT__INIT;
+        credit.credit = change > 0 ? (uint32_t) change : 0;
+        credit.revoke = change < 0 ? (uint32_t) -change : 0;
+        Zjob__Envelope env = ZJOB__ENVELOPE__INIT;
+        env.body_case = ZJOB__ENVELOPE__BODY_CREDIT;
+        env.credit = &credit;
+        s_send (self, &env);
+    }
+}
+
 /* Sends everything finished since the last turn in one Done and keeps it
  * until acknowledged. */
 static void
@@ -426,9 +451,13 @@ s_flush (worker_t *self)
     s_send_outcomes (self, list);
     size_t count = 0;
     for (pool_job_t *job = list; job; job = job->next) {
+        if (job->started_us) {
+            prefetch_sample (&self->prefetch, job->run_us);
+        }
         count++;
         tail = &job->next;
     }
+    s_prefetch_adjust (self);
     *tail = self->unacked; /* newest first; order does not matter here */
     self->unacked = list;
     self->unacked_count += count;
@@ -857,10 +886,10 @@ worker_run (worker_t *self, int stop_fd)
         return 2;
     }
     LOG_INFO ("worker_start",
-              "name=%s broker=%s threads=%u prefetch=%u "
+              "name=%s broker=%s threads=%u prefetch=%s "
               "queues=%zu",
               self->name, self->broker, self->config.threads,
-              self->config.prefetch, self->lane_count);
+              self->prefetch.adaptive ? "auto" : "fixed", self->lane_count);
     zloop_start (self->loop);
     return self->exit_code;
 }

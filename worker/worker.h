@@ -26,7 +26,8 @@ typedef struct {
     const char *broker;            /* endpoint of the broker's worker socket */
     const char *name;              /* name shown by the broker */
     unsigned threads;              /* pool threads = capacity */
-    unsigned prefetch;             /* credit beyond threads */
+    long prefetch;                 /* credit beyond threads; -1: adaptive
+                                      (see prefetch.h) */
     uint64_t heartbeat_ms;         /* heartbeat interval */
     unsigned liveness;             /* missed intervals before the broker is
                                       considered lost */

@@ -28,7 +28,8 @@ for i in $(seq 50); do "$ZJOB" submit held "h$i" >>"$held"; done
 sampler=$!
 PIDS+=("$sampler")
 
-start_worker w1 --threads 4 --queue echo
+# prefetch 0: the rate the 1 s result expiry is sized for
+start_worker w1 --threads 4 --prefetch 0 --queue echo
 worker=$LAST_PID
 seq "$jobs" >"$TEST_DIR/input"
 begin=$(now_ms)

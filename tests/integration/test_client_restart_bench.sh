@@ -10,7 +10,8 @@ count=5000
 fast=(--heartbeat 200ms --liveness 3)
 journal=(--journal "$TEST_DIR/journal" --fsync always)
 start_broker_fixed "${fast[@]}" "${journal[@]}"
-start_worker w1 "${fast[@]}" --threads 1 --queue echo
+# prefetch 0: slow enough that the kill lands while jobs are in flight
+start_worker w1 "${fast[@]}" --threads 1 --prefetch 0 --queue echo
 wait_workers 1
 
 timeout 120 "$BIN/zjob-bench" --broker "$ZJOB_BROKER" --count "$count" \
