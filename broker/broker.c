@@ -516,7 +516,7 @@ broker_new (const broker_config_t *config)
     self->jobs = jobtable_new ();
     self->timers = timer_heap_new ();
     self->queues = zhashx_new ();
-    self->keys = zhashx_new ();
+    self->keys = jobtable_new_by_key ();
     self->worker_index = zhashx_new ();
     self->client_index = zhashx_new ();
     self->pick = calloc (config->limits.max_batch, sizeof *self->pick);
@@ -577,7 +577,7 @@ broker_destroy (broker_t **self_p)
         queue_destroy (&q);
     }
     zhashx_destroy (&self->queues);
-    zhashx_destroy (&self->keys);
+    jobtable_destroy (&self->keys);
     zhashx_destroy (&self->worker_index);
     zhashx_destroy (&self->client_index);
     jobtable_destroy (&self->jobs);

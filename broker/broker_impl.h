@@ -97,7 +97,7 @@ struct broker_t {
     jobtable_t *jobs;             /* every known job, owned */
     timer_heap_t *timers;         /* job timers */
     zhashx_t *queues;             /* name -> queue_t, owned */
-    zhashx_t *keys;               /* idempotency key -> job_t (not owned);
+    jobtable_t *keys;             /* idempotency key -> job_t (not owned);
                                      an entry lives as long as its job */
     zhashx_t *worker_index;       /* routing key -> registered worker_t */
     worker_t *worker_head;        /* registered workers, dispatch order */

@@ -307,7 +307,7 @@ broker_job_accept (broker_t *self, const Zjob__JobSpec *spec,
         return NULL;
     }
     bool keyed = spec->key && spec->key[0];
-    job_t *first = keyed ? zhashx_lookup (self->keys, spec->key) : NULL;
+    job_t *first = keyed ? jobtable_find_key (self->keys, spec->key) : NULL;
     if (first) {
         return first; /* seen before: the first job stands for this one */
     }
@@ -323,7 +323,7 @@ broker_job_accept (broker_t *self, const Zjob__JobSpec *spec,
         job = NULL;
     }
     if (!job || jobtable_insert (self->jobs, job) != 0 ||
-        (keyed && zhashx_insert (self->keys, job->key, job) != 0)) {
+        (keyed && jobtable_insert (self->keys, job) != 0)) {
         if (job && jobtable_find (self->jobs, job->id) == job) {
             jobtable_remove (self->jobs, job->id);
         }
@@ -571,7 +571,7 @@ broker_job_forget (broker_t *self, job_t *job)
 {
     jobtable_remove (self->jobs, job->id);
     if (job->key) {
-        zhashx_delete (self->keys, job->key);
+        jobtable_remove_job (self->keys, job);
     }
     if (job->state == ZJOB__STATE__STATE_DEAD) {
         self->stats.dead_kept--;
@@ -682,7 +682,8 @@ s_restore_final (broker_t *self, job_t *job, Zjob__State state,
 void
 broker_job_restore (broker_t *self, job_t *job, uint64_t now_wall)
 {
-    if (job->key && zhashx_insert (self->keys, job->key, job) != 0) {
+    if (job->key && (jobtable_find_key (self->keys, job->key) ||
+                     jobtable_insert (self->keys, job) != 0)) {
         LOG_WARN ("journal_key_clash", "job=%" PRIu64, job->id);
     }
     self->payload_bytes += job->payload_len;

@@ -1,7 +1,9 @@
-/* Open-addressing hash index of jobs by id; see jobtable.h. */
+/* Open-addressing hash index of jobs by id or by key; see jobtable.h. */
 #include "broker/jobtable.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define JOBTABLE_MIN_SLOTS 1024
 
@@ -9,7 +11,16 @@ struct jobtable_t {
     job_t **slots; /* slot_count entries, NULL for free */
     size_t mask;   /* slot_count - 1 (a power of two) */
     size_t size;   /* jobs in the table */
+    bool by_key;   /* indexed by job->key instead of job->id */
 };
+
+/* What a lookup looks for: an id, a key, or one job by its address. */
+typedef struct {
+    size_t hash;       /* the hash its probe sequence starts from */
+    uint64_t id;       /* by id */
+    const char *key;   /* by key */
+    const job_t *this; /* when set, only this job matches */
+} s_probe_t;
 
 /* Mixes the id so sequential ids spread over the slots (splitmix64). */
 static size_t
@@ -23,8 +34,38 @@ s_hash (uint64_t id)
     return (size_t) id;
 }
 
-jobtable_t *
-jobtable_new (void)
+/* Hashes a key: FNV-1a, then mixed like an id. */
+static size_t
+s_hash_key (const char *key)
+{
+    uint64_t hash = 0xcbf29ce484222325ULL;
+    for (const unsigned char *c = (const unsigned char *) key; *c; c++) {
+        hash = (hash ^ *c) * 0x100000001b3ULL;
+    }
+    return s_hash (hash);
+}
+
+/* The hash job is filed under in self. */
+static size_t
+s_job_hash (const jobtable_t *self, const job_t *job)
+{
+    return self->by_key ? s_hash_key (job->key) : s_hash (job->id);
+}
+
+/* Returns true when job is what probe looks for. */
+static bool
+s_matches (const jobtable_t *self, const job_t *job, const s_probe_t *probe)
+{
+    if (probe->this) {
+        return job == probe->this;
+    }
+    return self->by_key ? strcmp (job->key, probe->key) == 0
+                        : job->id == probe->id;
+}
+
+/* Creates an empty table, by key when by_key. */
+static jobtable_t *
+s_new (bool by_key)
 {
     jobtable_t *self = calloc (1, sizeof *self);
     if (!self) {
@@ -36,7 +77,20 @@ jobtable_new (void)
         return NULL;
     }
     self->mask = JOBTABLE_MIN_SLOTS - 1;
+    self->by_key = by_key;
     return self;
+}
+
+jobtable_t *
+jobtable_new (void)
+{
+    return s_new (false);
+}
+
+jobtable_t *
+jobtable_new_by_key (void)
+{
+    return s_new (true);
 }
 
 void
@@ -51,9 +105,9 @@ jobtable_destroy (jobtable_t **self_p)
 
 /* Places job in the first free slot of its probe sequence. */
 static void
-s_place (job_t **slots, size_t mask, job_t *job)
+s_place (const jobtable_t *self, job_t **slots, size_t mask, job_t *job)
 {
-    size_t i = s_hash (job->id) & mask;
+    size_t i = s_job_hash (self, job) & mask;
     while (slots[i]) {
         i = (i + 1) & mask;
     }
@@ -71,7 +125,7 @@ s_grow (jobtable_t *self)
     }
     for (size_t i = 0; i <= self->mask; i++) {
         if (self->slots[i]) {
-            s_place (slots, count - 1, self->slots[i]);
+            s_place (self, slots, count - 1, self->slots[i]);
         }
     }
     free (self->slots);
@@ -86,18 +140,18 @@ jobtable_insert (jobtable_t *self, job_t *job)
     if ((self->size + 1) * 10 > (self->mask + 1) * 7 && s_grow (self) != 0) {
         return -1;
     }
-    s_place (self->slots, self->mask, job);
+    s_place (self, self->slots, self->mask, job);
     self->size++;
     return 0;
 }
 
-/* Returns the slot index holding id, or SIZE_MAX. */
+/* Returns the slot index holding what probe looks for, or SIZE_MAX. */
 static size_t
-s_lookup (const jobtable_t *self, uint64_t id)
+s_lookup (const jobtable_t *self, const s_probe_t *probe)
 {
-    size_t i = s_hash (id) & self->mask;
+    size_t i = probe->hash & self->mask;
     while (self->slots[i]) {
-        if (self->slots[i]->id == id) {
+        if (s_matches (self, self->slots[i], probe)) {
             return i;
         }
         i = (i + 1) & self->mask;
@@ -108,7 +162,16 @@ s_lookup (const jobtable_t *self, uint64_t id)
 job_t *
 jobtable_find (const jobtable_t *self, uint64_t id)
 {
-    size_t i = s_lookup (self, id);
+    s_probe_t probe = {.hash = s_hash (id), .id = id};
+    size_t i = s_lookup (self, &probe);
+    return i == SIZE_MAX ? NULL : self->slots[i];
+}
+
+job_t *
+jobtable_find_key (const jobtable_t *self, const char *key)
+{
+    s_probe_t probe = {.hash = s_hash_key (key), .key = key};
+    size_t i = s_lookup (self, &probe);
     return i == SIZE_MAX ? NULL : self->slots[i];
 }
 
@@ -119,7 +182,7 @@ s_close_hole (jobtable_t *self, size_t hole)
 {
     size_t i = (hole + 1) & self->mask;
     while (self->slots[i]) {
-        size_t home = s_hash (self->slots[i]->id) & self->mask;
+        size_t home = s_job_hash (self, self->slots[i]) & self->mask;
         /* The entry may move to hole if home is not in (hole, i]. */
         if (((i - home) & self->mask) >= ((i - hole) & self->mask)) {
             self->slots[hole] = self->slots[i];
@@ -130,18 +193,31 @@ s_close_hole (jobtable_t *self, size_t hole)
     }
 }
 
-job_t *
-jobtable_remove (jobtable_t *self, uint64_t id)
+/* Empties slot i and returns the job it held. */
+static job_t *
+s_take (jobtable_t *self, size_t i)
 {
-    size_t i = s_lookup (self, id);
-    if (i == SIZE_MAX) {
-        return NULL;
-    }
     job_t *job = self->slots[i];
     self->slots[i] = NULL;
     self->size--;
     s_close_hole (self, i);
     return job;
+}
+
+job_t *
+jobtable_remove (jobtable_t *self, uint64_t id)
+{
+    s_probe_t probe = {.hash = s_hash (id), .id = id};
+    size_t i = s_lookup (self, &probe);
+    return i == SIZE_MAX ? NULL : s_take (self, i);
+}
+
+bool
+jobtable_remove_job (jobtable_t *self, const job_t *job)
+{
+    s_probe_t probe = {.hash = s_job_hash (self, job), .this = job};
+    size_t i = s_lookup (self, &probe);
+    return i != SIZE_MAX && s_take (self, i) == job;
 }
 
 size_t
