@@ -33,6 +33,7 @@ typedef struct {
     bool spawn, latency, recovery, json;     /* flags and --mode */
     bool help;                               /* --help */
     uint64_t size;                           /* --size, payload bytes */
+    const char *payload;                     /* --payload; NULL: size x's */
     int64_t count, window, workers, threads; /* --count ... --threads */
     int64_t prefetch;                        /* --prefetch */
     const char *fsync;                       /* --fsync, or NULL */
@@ -71,6 +72,7 @@ s_usage (FILE *stream)
         "(default: next to zjob-bench)\n"
         "  --queue Q         queue (echo)\n"
         "  --size BYTES      payload size (100)\n"
+        "  --payload TEXT    this payload instead (e.g. 10 for sleep)\n"
         "  --count N         jobs (100000)\n"
         "  --window N        jobs in flight (1000)\n"
         "  --workers N       --spawn: workers (2)\n"
@@ -99,6 +101,7 @@ enum {
     OPT_BIN_DIR,
     OPT_QUEUE,
     OPT_SIZE,
+    OPT_PAYLOAD,
     OPT_COUNT,
     OPT_WINDOW,
     OPT_WORKERS,
@@ -112,23 +115,16 @@ enum {
     OPT_VERSION
 };
 
-static const client_flag_t s_flags[] = {{"broker", 'b', true, OPT_BROKER},
-                                        {"spawn", 0, false, OPT_SPAWN},
-                                        {"bin-dir", 0, true, OPT_BIN_DIR},
-                                        {"queue", 0, true, OPT_QUEUE},
-                                        {"size", 0, true, OPT_SIZE},
-                                        {"count", 0, true, OPT_COUNT},
-                                        {"window", 0, true, OPT_WINDOW},
-                                        {"workers", 0, true, OPT_WORKERS},
-                                        {"threads", 0, true, OPT_THREADS},
-                                        {"prefetch", 0, true, OPT_PREFETCH},
-                                        {"mode", 0, true, OPT_MODE},
-                                        {"deadline", 0, true, OPT_DEADLINE},
-                                        {"json", 0, false, OPT_JSON},
-                                        {"fsync", 0, true, OPT_FSYNC},
-                                        {"help", 'h', false, OPT_HELP},
-                                        {"version", 0, false, OPT_VERSION},
-                                        {NULL, 0, false, 0}};
+static const client_flag_t s_flags[] = {
+    {"broker", 'b', true, OPT_BROKER},   {"spawn", 0, false, OPT_SPAWN},
+    {"bin-dir", 0, true, OPT_BIN_DIR},   {"queue", 0, true, OPT_QUEUE},
+    {"size", 0, true, OPT_SIZE},         {"payload", 0, true, OPT_PAYLOAD},
+    {"count", 0, true, OPT_COUNT},       {"window", 0, true, OPT_WINDOW},
+    {"workers", 0, true, OPT_WORKERS},   {"threads", 0, true, OPT_THREADS},
+    {"prefetch", 0, true, OPT_PREFETCH}, {"mode", 0, true, OPT_MODE},
+    {"deadline", 0, true, OPT_DEADLINE}, {"json", 0, false, OPT_JSON},
+    {"fsync", 0, true, OPT_FSYNC},       {"help", 'h', false, OPT_HELP},
+    {"version", 0, false, OPT_VERSION},  {NULL, 0, false, 0}};
 
 /* Applies one option; returns 0 or -1 for a bad value. */
 static int
@@ -159,6 +155,9 @@ s_option (s_options_t *options, int id, const char *value)
             return 0;
         case OPT_HELP:
             options->help = true;
+            return 0;
+        case OPT_PAYLOAD:
+            options->payload = value;
             return 0;
         case OPT_SIZE:
             return size_parse (value, &options->size) != 0 ||
@@ -227,6 +226,9 @@ s_parse (int argc, char **argv, s_options_t *options)
     if (options->help) {
         s_usage (stdout);
         return 1;
+    }
+    if (options->payload) {
+        options->size = strlen (options->payload); /* what the report says */
     }
     if (options->spawn == (options->broker != NULL)) {
         fprintf (stderr, "zjob-bench: give exactly one of --broker, "
@@ -420,15 +422,20 @@ s_bench_main (const s_options_t *options, const char *endpoint)
 {
     s_bench_t bench = {0};
     zjob_spec_t *specs = calloc (BENCH_BATCH, sizeof *specs);
-    char *payload = malloc (options->size + 1);
+    size_t len = options->size;
+    char *payload = malloc (len + 1);
     int code = CLI_EXIT_USAGE;
     if (specs && payload && s_bench_init (&bench, options) == 0 &&
         (bench.client = zjob_client_new (endpoint))) {
-        memset (payload, 'x', options->size);
+        if (options->payload) {
+            memcpy (payload, options->payload, len);
+        } else {
+            memset (payload, 'x', len);
+        }
         for (size_t i = 0; i < BENCH_BATCH; i++) {
             specs[i] = (zjob_spec_t){.queue = options->queue,
                                      .payload = payload,
-                                     .payload_len = options->size};
+                                     .payload_len = len};
         }
         zjob_err_t err = s_run (&bench, specs);
         s_report (&bench);
