@@ -11,7 +11,6 @@
 #define ZJOB_WORKER_PREFETCH_H
 
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
 
 /* Waiting work each thread should have, in microseconds of run time. */

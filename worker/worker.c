@@ -885,11 +885,13 @@ worker_run (worker_t *self, int stop_fd)
     if (s_connect (self) != 0) {
         return 2;
     }
+    char prefetch[16] = "auto";
+    if (!self->prefetch.adaptive) {
+        snprintf (prefetch, sizeof prefetch, "%u", self->prefetch.current);
+    }
     LOG_INFO ("worker_start",
-              "name=%s broker=%s threads=%u prefetch=%s "
-              "queues=%zu",
-              self->name, self->broker, self->config.threads,
-              self->prefetch.adaptive ? "auto" : "fixed", self->lane_count);
+              "name=%s broker=%s threads=%u prefetch=%s queues=%zu", self->name,
+              self->broker, self->config.threads, prefetch, self->lane_count);
     zloop_start (self->loop);
     return self->exit_code;
 }
