@@ -33,6 +33,7 @@
 #include "broker/broker_impl.h"
 #include "broker/journal.h"
 #include "common/clock.h"
+#include "common/pbarena.h"
 
 /* Segments (each start of the broker opens one) before a compaction
  * folds them into one, however small they are. */
@@ -190,6 +191,7 @@ s_ghost_worker (broker_t *self, zhashx_t *ghosts, const char *name)
 typedef struct {
     broker_t *broker;
     zhashx_t *ghosts;  /* worker name -> stand-in worker_t (one ref) */
+    pbarena_t *arena;  /* each record is unpacked here, then reset */
     uint64_t orphans;  /* change records for jobs never seen in full */
     uint64_t unusable; /* records that did not decode */
 } replay_t;
@@ -259,7 +261,9 @@ s_replay_visit (const uint8_t *body, size_t len, void *arg)
 {
     replay_t *replay = arg;
     broker_t *self = replay->broker;
-    Zjob__JournalJob *rec = zjob__journal_job__unpack (NULL, len, body);
+    pbarena_reset (replay->arena);
+    Zjob__JournalJob *rec = zjob__journal_job__unpack (
+        pbarena_allocator (replay->arena), len, body);
     if (!rec) {
         replay->unusable++;
         return;
@@ -286,7 +290,6 @@ s_replay_visit (const uint8_t *body, size_t len, void *arg)
     if (rec->id >= self->next_id) {
         self->next_id = rec->id + 1;
     }
-    zjob__journal_job__free_unpacked (rec, NULL);
 }
 
 /* Collects every job of the table (jobtable_each callback). */
@@ -381,12 +384,13 @@ broker_persist_open (broker_t *self)
         return -1;
     }
     uint64_t started = clock_mono_ms ();
-    replay_t replay = {self, zhashx_new (), 0, 0};
+    replay_t replay = {self, zhashx_new (), pbarena_new (4096), 0, 0};
     journal_replay_t found;
     self->replaying = true;
-    int rc = replay.ghosts ? journal_replay (self->journal, s_replay_visit,
-                                             &replay, &found)
-                           : -1;
+    int rc =
+        replay.ghosts && replay.arena
+            ? journal_replay (self->journal, s_replay_visit, &replay, &found)
+            : -1;
     if (rc == 0) {
         rc = s_settle_all (self);
     }
@@ -394,6 +398,7 @@ broker_persist_open (broker_t *self)
     if (replay.ghosts) {
         s_ghosts_free (&replay.ghosts);
     }
+    pbarena_destroy (&replay.arena);
     if (rc == 0) {
         self->stats.recovered = jobtable_size (self->jobs);
         s_log_replay (self, &found, &replay, clock_mono_ms () - started);

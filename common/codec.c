@@ -7,6 +7,7 @@
 #include <zmq.h>
 
 #include "common/clock.h"
+#include "common/pbarena.h"
 
 void
 codec_limits_default (codec_limits_t *limits)
@@ -161,8 +162,18 @@ codec_decode (const void *data, size_t size, const codec_limits_t *limits,
                   size, limits->max_message);
         return ZJOB__ERROR_CODE__ERR_TOO_LARGE;
     }
-    Zjob__Envelope *env = zjob__envelope__unpack (NULL, size, data);
-    if (!env) {
+    /* One arena per message: its jobs, payloads and strings come from a
+     * few blocks and go with one free, in codec_free. Unpacked pieces take
+     * somewhat more room than their encoding; the blocks grow if needed. */
+    pbarena_t *arena = pbarena_new (size + size / 2 + 512);
+    if (!arena) {
+        snprintf (why, why_len, "out of memory decoding %zu bytes", size);
+        return ZJOB__ERROR_CODE__ERR_INTERNAL;
+    }
+    Zjob__Envelope *env =
+        zjob__envelope__unpack (pbarena_allocator (arena), size, data);
+    if (!env || (void *) env != pbarena_first (arena)) {
+        pbarena_destroy (&arena);
         snprintf (why, why_len, "frame of %zu bytes is not a zjob envelope",
                   size);
         return ZJOB__ERROR_CODE__ERR_MALFORMED;
@@ -172,13 +183,13 @@ codec_decode (const void *data, size_t size, const codec_limits_t *limits,
                   "protocol version %u.%u is not supported; this peer speaks "
                   "%u.%u",
                   env->major, env->minor, ZJOB_PROTO_MAJOR, ZJOB_PROTO_MINOR);
-        zjob__envelope__free_unpacked (env, NULL);
+        pbarena_destroy (&arena);
         return ZJOB__ERROR_CODE__ERR_VERSION;
     }
     *req_id = codec_request_id (env);
     Zjob__ErrorCode code = s_check_body (env, limits, why, why_len);
     if (code != ZJOB__ERROR_CODE__ERR_NONE) {
-        zjob__envelope__free_unpacked (env, NULL);
+        pbarena_destroy (&arena);
         return code;
     }
     *out = env;
@@ -189,7 +200,8 @@ void
 codec_free (Zjob__Envelope **envelope)
 {
     if (envelope && *envelope) {
-        zjob__envelope__free_unpacked (*envelope, NULL);
+        pbarena_t *arena = pbarena_of_first (*envelope);
+        pbarena_destroy (&arena);
         *envelope = NULL;
     }
 }

@@ -47,7 +47,10 @@ Zjob__ErrorCode codec_decode (const void *data, size_t size,
 /* Returns the req_id of a client request or reply, or 0 for other bodies. */
 uint64_t codec_request_id (const Zjob__Envelope *envelope);
 
-/* Frees an Envelope from codec_decode and nulls the pointer; NULL is fine. */
+/* Frees an Envelope from codec_decode and nulls the pointer; NULL is fine.
+ * The Envelope and every part of it live in one arena (common/pbarena.h):
+ * nothing of it may be kept or freed on its own, and only this function
+ * frees it. */
 void codec_free (Zjob__Envelope **envelope);
 
 /* Sends envelope on sock (stamping the protocol version), preceded by the
