@@ -3,7 +3,6 @@
 #include "client/client_internal.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,13 +153,41 @@ client_random (void)
     return value ^ ((uint64_t) getpid () << 32) ^ (uint64_t) now.tv_sec;
 }
 
+/* Writes value in lowercase hex, at least digits digits, at *at; returns
+ * the end. Keys are made for every job, so this avoids snprintf. */
+static char *
+s_put_hex (char *at, uint64_t value, int digits)
+{
+    static const char hex[] = "0123456789abcdef";
+    char reversed[16];
+    int count = 0;
+    do {
+        reversed[count++] = hex[value & 0xf];
+        value >>= 4;
+    } while (value != 0);
+    while (count < digits) {
+        reversed[count++] = '0';
+    }
+    while (count > 0) {
+        *at++ = reversed[--count];
+    }
+    return at;
+}
+
 int
 client_key_format (uint64_t session, uint64_t counter, char *buf, size_t len)
 {
-    int written =
-        snprintf (buf, len, "~%016" PRIx64 ":%" PRIx64, session, counter);
-    return written > 0 && (size_t) written < len && len >= ZJOB_KEY_LEN ? 0
-                                                                        : -1;
+    /* "~" 16 digits ":" up to 16 digits, NUL: 35 bytes at most */
+    if (!buf || len < ZJOB_KEY_LEN || len < 35) {
+        return -1;
+    }
+    char *at = buf;
+    *at++ = '~';
+    at = s_put_hex (at, session, 16);
+    *at++ = ':';
+    at = s_put_hex (at, counter, 1);
+    *at = '\0';
+    return 0;
 }
 
 zjob_err_t
