@@ -9,6 +9,10 @@
  *   heartbeats and drop silent workers, dispatch queued jobs to workers with
  *   credit (several jobs per Dispatch), send pending CancelJobs, and push
  *   the Results that became final during the turn (one message per client).
+ *   Without a journal the replies made while reading wait: those to
+ *   clients until the Dispatches are out, those to workers (DoneAck) until
+ *   the Results are out too. One job at a time, the Dispatch and the
+ *   Result are on the way from submit to result, the replies are not.
  * - Every frame is external input: it goes through codec_decode, and any
  *   fault (undecodable, wrong version, over a limit, extra frames, wrong
  *   socket, unknown worker) is answered with an Error, counted in
@@ -223,10 +227,12 @@ int
 broker_send_durable (broker_t *self, zsock_t *sock, zframe_t *peer,
                      Zjob__Envelope *env)
 {
-    /* what is held goes first, so that messages keep their order */
-    if (!self->journal ||
-        (!self->outbox_head &&
-         journal_durable (self->journal) >= journal_appended (self->journal))) {
+    /* what is held goes first, so that messages keep their order (with a
+     * journal; without one only replies are held, see broker_impl.h) */
+    if (self->journal
+            ? !self->outbox_head && journal_durable (self->journal) >=
+                                        journal_appended (self->journal)
+            : !self->hold_replies) {
         return codec_send (sock, peer, env);
     }
     env->major = ZJOB_PROTO_MAJOR;
@@ -248,7 +254,7 @@ broker_send_durable (broker_t *self, zsock_t *sock, zframe_t *peer,
     }
     zjob__envelope__pack (env, zframe_data (msg->body));
     msg->sock = sock;
-    msg->seq = journal_appended (self->journal);
+    msg->seq = self->journal ? journal_appended (self->journal) : 0;
     if (self->outbox_tail) {
         self->outbox_tail->next = msg;
     } else {
@@ -318,6 +324,25 @@ s_outbox_flush (broker_t *self, bool all)
     }
 }
 
+/* Without a journal: sends the held messages bound for sock, in order,
+ * and keeps the others held. */
+static void
+s_outbox_flush_held (broker_t *self, zsock_t *sock)
+{
+    outbox_msg_t **at = &self->outbox_head;
+    self->outbox_tail = NULL;
+    while (*at) {
+        outbox_msg_t *msg = *at;
+        if (msg->sock != sock) {
+            self->outbox_tail = msg;
+            at = &msg->next;
+            continue;
+        }
+        *at = msg->next;
+        s_outbox_send (self, msg);
+    }
+}
+
 /* Returns how long the next poll may sleep, in milliseconds. */
 static long
 s_poll_timeout (const broker_t *self, uint64_t now_ms)
@@ -350,12 +375,21 @@ static void
 s_turn (broker_t *self)
 {
     s_outbox_flush (self, false); /* what the writer made durable meanwhile */
+    /* Without a journal, the replies made while reading (SubmitReply,
+     * DoneAck, ...) wait in the outbox until this turn's Dispatches (and,
+     * for workers, Results) are out: those are on a job's way from submit
+     * to result, a reply is not. */
+    self->hold_replies = !self->journal;
     s_receive_burst (self, self->clients);
     s_receive_burst (self, self->workers);
+    self->hold_replies = false;
     uint64_t now_ms = clock_mono_ms ();
     broker_timers_run (self, now_ms);
     broker_workers_tick (self, now_ms);
     broker_dispatch_flush (self);
+    if (!self->journal) {
+        s_outbox_flush_held (self, self->clients); /* before any Results */
+    }
     broker_cancels_flush (self);
     broker_results_flush (self);
     broker_persist_turn (self);

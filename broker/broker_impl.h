@@ -130,6 +130,8 @@ struct broker_t {
     uint64_t compact_live;      /* bytes the last compaction wrote */
     outbox_msg_t *outbox_head;  /* owned FIFO of held messages */
     outbox_msg_t *outbox_tail;
+    bool hold_replies;      /* no journal, reading: replies wait in
+                               the outbox (broker_send_durable) */
     dead_entry_t *dead_ids; /* owned ring of the dead set */
     size_t dead_start;      /* first used entry */
     size_t dead_end;        /* one past the last used entry */
@@ -149,8 +151,13 @@ void broker_reply_error (broker_t *self, zsock_t *sock, zframe_t *peer,
 
 /* Sends env to peer on sock once every journal record appended so far is
  * durable and every message held before it has gone: at once when that
- * is so (or without a journal), else from the outbox. Returns 0, or -1
- * when an immediate send failed. */
+ * is so, else from the outbox. Without a journal it sends at once, except
+ * while a turn reads its sockets (hold_replies): those replies wait in the
+ * outbox, client ones until the turn's Dispatches are out and worker ones
+ * until its Results are out too. A Dispatch, CancelJobs or Results can
+ * thus overtake a reply to another peer, or a DoneAck to its own worker;
+ * messages to one client keep their order. Returns 0, or -1 when an immediate send
+ * failed. */
 int broker_send_durable (broker_t *self, zsock_t *sock, zframe_t *peer,
                          Zjob__Envelope *env);
 
