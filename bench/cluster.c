@@ -37,15 +37,26 @@ bench_self_dir (char *buf, size_t len)
     return snprintf (buf, len, "%s", dirname (path)) < (int) len ? 0 : -1;
 }
 
-/* Starts argv with stdout and stderr going to log; returns its pid or 0. */
-static pid_t
-s_spawn (char *const argv[], const char *log)
+pid_t
+bench_spawn_io (char *const argv[], const char *in_path, const char *out_path,
+                const char *err_path, bool append)
 {
+    int out_flags = O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init (&actions);
-    posix_spawn_file_actions_addopen (&actions, STDOUT_FILENO, log,
-                                      O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2 (&actions, STDOUT_FILENO, STDERR_FILENO);
+    if (in_path) {
+        posix_spawn_file_actions_addopen (&actions, STDIN_FILENO, in_path,
+                                          O_RDONLY, 0);
+    }
+    posix_spawn_file_actions_addopen (&actions, STDOUT_FILENO, out_path,
+                                      out_flags, 0644);
+    if (err_path) {
+        posix_spawn_file_actions_addopen (&actions, STDERR_FILENO, err_path,
+                                          out_flags, 0644);
+    } else {
+        posix_spawn_file_actions_adddup2 (&actions, STDOUT_FILENO,
+                                          STDERR_FILENO);
+    }
     pid_t pid = 0;
     int rc = posix_spawn (&pid, argv[0], &actions, NULL, argv, environ);
     posix_spawn_file_actions_destroy (&actions);
@@ -55,6 +66,33 @@ s_spawn (char *const argv[], const char *log)
         return 0;
     }
     return pid;
+}
+
+pid_t
+bench_spawn (char *const argv[], const char *log)
+{
+    return bench_spawn_io (argv, NULL, log, NULL, true);
+}
+
+static int
+s_cmp_u64 (const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+    return (x > y) - (x < y);
+}
+
+bench_percentiles_t
+bench_percentiles (uint64_t *samples, uint64_t n)
+{
+    bench_percentiles_t out = {0, 0, 0};
+    if (n == 0) {
+        return out;
+    }
+    qsort (samples, n, sizeof *samples, s_cmp_u64);
+    out.p50 = samples[(n - 1) / 2];
+    out.p99 = samples[(n - 1) * 99 / 100];
+    out.max = samples[n - 1];
+    return out;
 }
 
 /* Reads "clients EP" and "workers EP" from the endpoints file. */
@@ -106,7 +144,7 @@ s_spawn_broker (bench_cluster_t *cluster, const char *bin_dir,
                     "--journal",
                     journal,
                     NULL};
-    cluster->broker = s_spawn (argv, log);
+    cluster->broker = bench_spawn (argv, log);
     return cluster->broker ? 0 : -1;
 }
 
@@ -190,7 +228,7 @@ s_start_worker (bench_cluster_t *cluster, const char *bin_dir,
                     prefetch,    "--queue",    (char *) workers->queue,
                     "--name",    name,         "--log-level",
                     "warn",      NULL};
-    pid_t pid = s_spawn (argv, log);
+    pid_t pid = bench_spawn (argv, log);
     cluster->workers[cluster->n_workers++] = pid;
     return pid ? 0 : -1;
 }
@@ -251,41 +289,50 @@ bench_cluster_add_workers (bench_cluster_t *cluster, const char *bin_dir,
     return rc;
 }
 
-/* Reaps *pid (already sent SIGTERM) by deadline_ms, else kills it. */
-static void
+/* Reaps *pid (already sent SIGTERM) by deadline_ms, else kills it.
+ * Returns true when it exited with status 0 (or was not running). */
+static bool
 s_reap (pid_t *pid, uint64_t deadline_ms)
 {
+    int status = 0;
     if (*pid <= 0) {
-        return;
+        return true;
     }
-    while (waitpid (*pid, NULL, WNOHANG) == 0) {
+    pid_t got;
+    while ((got = waitpid (*pid, &status, WNOHANG)) == 0) {
         if (clock_mono_ms () >= deadline_ms) {
             kill (*pid, SIGKILL);
-            waitpid (*pid, NULL, 0);
+            waitpid (*pid, &status, 0);
             break;
         }
         nanosleep (&(struct timespec){0, 10 * 1000 * 1000}, NULL);
     }
     *pid = 0;
+    return got > 0 && WIFEXITED (status) && WEXITSTATUS (status) == 0;
+}
+
+size_t
+bench_stop_pids (pid_t *pids, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (pids[i] > 0) {
+            kill (pids[i], SIGTERM);
+        }
+    }
+    uint64_t deadline = clock_mono_ms () + CLUSTER_STOP_MS;
+    size_t failed = 0;
+    for (size_t i = 0; i < count; i++) {
+        failed += s_reap (&pids[i], deadline) ? 0 : 1;
+    }
+    return failed;
 }
 
 /* Stops the workers together, then the broker. */
 static void
 s_stop_all (bench_cluster_t *cluster)
 {
-    for (size_t i = 0; i < cluster->n_workers; i++) {
-        if (cluster->workers[i] > 0) {
-            kill (cluster->workers[i], SIGTERM);
-        }
-    }
-    uint64_t deadline = clock_mono_ms () + CLUSTER_STOP_MS;
-    for (size_t i = 0; i < cluster->n_workers; i++) {
-        s_reap (&cluster->workers[i], deadline);
-    }
-    if (cluster->broker > 0) {
-        kill (cluster->broker, SIGTERM);
-    }
-    s_reap (&cluster->broker, clock_mono_ms () + CLUSTER_STOP_MS);
+    bench_stop_pids (cluster->workers, cluster->n_workers);
+    bench_stop_pids (&cluster->broker, 1);
 }
 
 /* Removes the broker's journal folder (its segments and lock). */

@@ -1,5 +1,6 @@
 /* zjob-bench's own loopback cluster: one broker and N workers started as
- * child processes and always stopped by pid. */
+ * child processes and always stopped by pid; the spawn and stop helpers
+ * are shared with the modes that start processes of their own. */
 #ifndef ZJOB_BENCH_CLUSTER_H
 #define ZJOB_BENCH_CLUSTER_H
 
@@ -79,6 +80,31 @@ int bench_cluster_replay_figures (const bench_cluster_t *cluster,
 /* Stops every process it started (SIGTERM, then SIGKILL after 5 s) and
  * removes the temp dir unless keep_logs. Safe to call twice. */
 void bench_cluster_stop (bench_cluster_t *cluster, int keep_logs);
+
+/* Starts argv[0] with argv and this program's environment: stdin from
+ * in_path (NULL: inherited), stdout to out_path (appended to when append,
+ * else truncated), stderr to err_path or, when NULL, with stdout. Returns
+ * the pid, or 0 with a message on stderr. */
+pid_t bench_spawn_io (char *const argv[], const char *in_path,
+                      const char *out_path, const char *err_path, bool append);
+
+/* bench_spawn_io with both output streams appended to log. */
+pid_t bench_spawn (char *const argv[], const char *log);
+
+/* Latency percentiles of a set of samples. */
+typedef struct {
+    uint64_t p50, p99, max;
+} bench_percentiles_t;
+
+/* Sorts samples[0, n) in place and returns their p50, p99 and max (all 0
+ * when n is 0). */
+bench_percentiles_t bench_percentiles (uint64_t *samples, uint64_t n);
+
+/* Sends SIGTERM to each running process of pids (count entries, 0 for
+ * none), reaps them, sends SIGKILL to those still running after 5 s and
+ * sets every entry to 0. Returns how many did not exit with status 0
+ * (killed by a signal included). */
+size_t bench_stop_pids (pid_t *pids, size_t count);
 
 /* Writes the directory holding this program into buf (len bytes).
  * Returns 0 or -1. */

@@ -1,18 +1,25 @@
 /* zjob-bench: measures jobs per second and submit-to-result latency of a
- * zjob cluster, through libzjob's pipelined path.
+ * zjob cluster, through libzjob's pipelined path or the zjob command line,
+ * and the same figures for bare ZeroMQ as a baseline.
  *
  * Design notes: one thread. A window of jobs is kept in flight; each batch
  * remembers its send time (req_id -> µs), each accepted job inherits it
  * (id -> µs), and the result's arrival closes its latency sample. A result
  * that overtakes its ack waits in a second map until the ack arrives.
- * Every loop ends by count or by --deadline. --mode recovery lives in
- * recovery.c. */
+ * Every loop ends by count or by --deadline. The other modes live in files
+ * of their own: recovery (recovery.c), map (map.c: `zjob map` run as a
+ * child on a file of lines) and zmq (baseline.c: a ZeroMQ proxy and echo
+ * processes, which are this program again started with the hidden first
+ * argument BENCH_BASELINE_ROLE; main hands those over before anything
+ * else). Every child process of every mode is stopped by pid. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/baseline.h"
 #include "bench/cluster.h"
+#include "bench/map.h"
 #include "bench/recovery.h"
 #include "client/cli_args.h"
 #include "client/cli_json.h"
@@ -25,15 +32,25 @@
 #define BENCH_POLL_MS   100
 #define BENCH_MAX_COUNT 10000000
 
+/* What --mode measures. */
+typedef enum {
+    MODE_THROUGHPUT, /* jobs/s through libzjob, --window in flight */
+    MODE_LATENCY,    /* the same, one job at a time */
+    MODE_RECOVERY,   /* a journaled broker's return from SIGKILL */
+    MODE_MAP,        /* `zjob map` end to end */
+    MODE_ZMQ         /* bare ZeroMQ round trips, the baseline */
+} s_mode_t;
+
 /* Settings from the command line. */
 typedef struct {
-    const char *broker;  /* --broker EP, or NULL with --spawn */
-    const char *bin_dir; /* --bin-dir, or NULL: next to this program */
-    const char *queue;   /* --queue */
-    bool spawn, latency, recovery, json;     /* flags and --mode */
-    bool help;                               /* --help */
-    uint64_t size;                           /* --size, payload bytes */
-    const char *payload;                     /* --payload; NULL: size x's */
+    const char *broker;     /* --broker EP, or NULL with --spawn */
+    const char *bin_dir;    /* --bin-dir, or NULL: next to this program */
+    const char *queue;      /* --queue */
+    s_mode_t mode;          /* --mode */
+    bool spawn, json, help; /* flags */
+    bool window_given;      /* --window was on the line */
+    uint64_t size;          /* --size, payload bytes */
+    const char *payload;    /* --payload; NULL: size x's */
     int64_t count, window, workers, threads; /* --count ... --threads */
     int64_t prefetch;                        /* --prefetch */
     const char *fsync;                       /* --fsync, or NULL */
@@ -88,7 +105,23 @@ s_usage (FILE *stream)
         "its\n"
         "                    journal, time its return, then run the "
         "jobs;\n"
-        "                    --fsync defaults to batch)\n"
+        "                    --fsync defaults to batch) |\n"
+        "                    map (`zjob map QUEUE`, zjob from the bin "
+        "dir, on\n"
+        "                    --count distinct lines of --size bytes: "
+        "time it end\n"
+        "                    to end and check that the output is the "
+        "input;\n"
+        "                    exit 1 when not or when zjob failed; "
+        "--window only\n"
+        "                    when given) |\n"
+        "                    zmq (--spawn only: a bare ZeroMQ baseline, "
+        "a\n"
+        "                    ROUTER/DEALER proxy and --workers REP "
+        "echo\n"
+        "                    processes; --count round trips of --size "
+        "bytes,\n"
+        "                    --window in flight)\n"
         "  --deadline DUR    give up after DUR (5m)\n"
         "  --json            print the report as JSON\n"
         "Exit: 0 ok, 1 some jobs failed, 2 usage, 3 broker "
@@ -125,6 +158,22 @@ static const client_flag_t s_flags[] = {
     {"deadline", 0, true, OPT_DEADLINE}, {"json", 0, false, OPT_JSON},
     {"fsync", 0, true, OPT_FSYNC},       {"help", 'h', false, OPT_HELP},
     {"version", 0, false, OPT_VERSION},  {NULL, 0, false, 0}};
+
+/* Parses a --mode name; returns 0 or -1. */
+static int
+s_mode_parse (const char *value, s_mode_t *mode)
+{
+    /* in the order of s_mode_t */
+    static const char *const names[] = {"throughput", "latency", "recovery",
+                                        "map", "zmq"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcmp (value, names[i]) == 0) {
+            *mode = (s_mode_t) i;
+            return 0;
+        }
+    }
+    return -1;
+}
 
 /* Applies one option; returns 0 or -1 for a bad value. */
 static int
@@ -167,6 +216,7 @@ s_option (s_options_t *options, int id, const char *value)
         case OPT_COUNT:
             return number_parse (value, 1, BENCH_MAX_COUNT, &options->count);
         case OPT_WINDOW:
+            options->window_given = true;
             return number_parse (value, 1, 100000, &options->window);
         case OPT_WORKERS:
             return number_parse (value, 1, CLUSTER_MAX_WORKERS,
@@ -182,15 +232,42 @@ s_option (s_options_t *options, int id, const char *value)
         case OPT_DEADLINE:
             return duration_parse (value, &options->deadline_ms);
         case OPT_MODE:
-            options->latency = strcmp (value, "latency") == 0;
-            options->recovery = strcmp (value, "recovery") == 0;
-            return options->latency || options->recovery ||
-                           strcmp (value, "throughput") == 0
-                       ? 0
-                       : -1;
+            return s_mode_parse (value, &options->mode);
         default:
             return -1;
     }
+}
+
+/* Checks the options --mode map and zmq need, and that recovery and zmq
+ * come with --spawn. Returns 0, or -1 after printing why. */
+static int
+s_check_mode (const s_options_t *options)
+{
+    const char *why = NULL;
+    if (options->mode == MODE_RECOVERY && !options->spawn) {
+        why = "--mode recovery needs --spawn (it kills the broker)";
+    } else if (options->mode == MODE_ZMQ && !options->spawn) {
+        why = "--mode zmq needs --spawn (it starts its own processes; "
+              "--broker does not apply)";
+    } else if (options->payload &&
+               (options->mode == MODE_MAP || options->mode == MODE_ZMQ)) {
+        why = "--payload does not apply to --mode map or zmq";
+    } else if (options->mode == MODE_ZMQ &&
+               options->size < BENCH_BASELINE_MIN_SIZE) {
+        why = "--mode zmq needs --size 8 or more (the send time rides in "
+              "the body)";
+    } else if (options->mode == MODE_ZMQ &&
+               (uint64_t) options->window * options->size >
+                   BENCH_BASELINE_MAX_QUEUED) {
+        why = "--mode zmq: --window x --size is more than 1 GiB in flight";
+    }
+    if (why) {
+        fprintf (stderr, "zjob-bench: %s\n", why);
+        return -1;
+    }
+    bench_map_t map = {.size = options->size,
+                       .count = (uint64_t) options->count};
+    return options->mode == MODE_MAP ? bench_map_check (&map) : 0;
 }
 
 /* Parses argv; returns -1 (after printing why), 0, or 1 when done
@@ -235,12 +312,7 @@ s_parse (int argc, char **argv, s_options_t *options)
                          "--spawn\n");
         return -1;
     }
-    if (options->recovery && !options->spawn) {
-        fprintf (stderr, "zjob-bench: --mode recovery needs --spawn (it "
-                         "kills the broker)\n");
-        return -1;
-    }
-    return 0;
+    return s_check_mode (options);
 }
 
 /* Closes one latency sample. */
@@ -325,7 +397,8 @@ static zjob_err_t
 s_run (s_bench_t *bench, zjob_spec_t *specs)
 {
     const s_options_t *options = bench->options;
-    uint64_t window = options->latency ? 1 : (uint64_t) options->window;
+    uint64_t window =
+        options->mode == MODE_LATENCY ? 1 : (uint64_t) options->window;
     uint64_t deadline = clock_mono_ms () + options->deadline_ms;
     zjob_err_t err = ZJOB_OK;
     bench->started_us = clock_mono_us ();
@@ -346,36 +419,28 @@ s_run (s_bench_t *bench, zjob_spec_t *specs)
     return err;
 }
 
-static int
-s_cmp_u64 (const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
-    return (x > y) - (x < y);
-}
-
 /* Prints the report; samples are sorted in place. */
 static void
 s_report (s_bench_t *bench)
 {
     const s_options_t *options = bench->options;
     uint64_t n = bench->finished;
-    qsort (bench->latency_us, n, sizeof *bench->latency_us, s_cmp_u64);
-    uint64_t p50 = n ? bench->latency_us[(n - 1) / 2] : 0;
-    uint64_t p99 = n ? bench->latency_us[(n - 1) * 99 / 100] : 0;
-    uint64_t max = n ? bench->latency_us[n - 1] : 0;
+    bench_percentiles_t pct = bench_percentiles (bench->latency_us, n);
+    uint64_t p50 = pct.p50, p99 = pct.p99, max = pct.max;
     double seconds =
         n ? (double) (bench->ended_us - bench->started_us) / 1e6 : 0.0;
     double rate = seconds > 0 ? (double) n / seconds : 0.0;
-    const char *mode = options->latency ? "latency" : "throughput";
+    bool latency = options->mode == MODE_LATENCY;
+    const char *mode = latency ? "latency" : "throughput";
     if (options->json) {
         json_t *report = json_pack (
             "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:{s:I, s:I, s:I}}",
             "mode", mode, "queue", options->queue, "size",
             (json_int_t) options->size, "count", (json_int_t) options->count,
-            "window", (json_int_t) (options->latency ? 1 : options->window),
-            "completed", (json_int_t) n, "failed", (json_int_t) bench->failed,
-            "seconds", seconds, "jobs_per_s", rate, "latency_us", "p50",
-            (json_int_t) p50, "p99", (json_int_t) p99, "max", (json_int_t) max);
+            "window", (json_int_t) (latency ? 1 : options->window), "completed",
+            (json_int_t) n, "failed", (json_int_t) bench->failed, "seconds",
+            seconds, "jobs_per_s", rate, "latency_us", "p50", (json_int_t) p50,
+            "p99", (json_int_t) p99, "max", (json_int_t) max);
         client_json_print (report, stdout);
         return;
     }
@@ -384,10 +449,10 @@ s_report (s_bench_t *bench)
             "latency p50 %llu us, p99 %llu us, max %llu us\n"
             "failed %llu\n",
             mode, options->queue, (unsigned long long) options->size,
-            (long long) (options->latency ? 1 : options->window),
-            (unsigned long long) n, (long long) options->count, seconds, rate,
-            (unsigned long long) p50, (unsigned long long) p99,
-            (unsigned long long) max, (unsigned long long) bench->failed);
+            (long long) (latency ? 1 : options->window), (unsigned long long) n,
+            (long long) options->count, seconds, rate, (unsigned long long) p50,
+            (unsigned long long) p99, (unsigned long long) max,
+            (unsigned long long) bench->failed);
 }
 
 /* Allocates the maps and the sample array. */
@@ -474,9 +539,72 @@ s_recovery_main (const s_options_t *options, const char *bin_dir,
     return bench_recovery_run (&run, &s_interrupted);
 }
 
+/* Runs --mode map against endpoint with the zjob of bin_dir; returns the
+ * exit code. */
+static int
+s_map_main (const s_options_t *options, const char *bin_dir,
+            const char *endpoint)
+{
+    char zjob[3200];
+    snprintf (zjob, sizeof zjob, "%s/zjob", bin_dir);
+    bench_map_t run = {.zjob = zjob,
+                       .broker = endpoint,
+                       .queue = options->queue,
+                       .size = options->size,
+                       .count = (uint64_t) options->count,
+                       .window = options->window_given ? options->window : 0,
+                       .deadline_ms = options->deadline_ms,
+                       .json = options->json};
+    return bench_map_run (&run, &s_interrupted);
+}
+
+/* Runs --mode zmq; returns the exit code. */
+static int
+s_zmq_main (const s_options_t *options)
+{
+    bench_baseline_t run = {.size = options->size,
+                            .count = (uint64_t) options->count,
+                            .window = (uint64_t) options->window,
+                            .workers = (size_t) options->workers,
+                            .deadline_ms = options->deadline_ms,
+                            .json = options->json};
+    return bench_baseline_run (&run, &s_interrupted);
+}
+
+/* Runs throughput, latency or map against a cluster, started here with
+ * --spawn; returns the exit code. */
+static int
+s_cluster_main (const s_options_t *options, const char *bin_dir)
+{
+    bench_cluster_t cluster = {0};
+    bench_workers_t workers = {.queue = options->queue,
+                               .count = (size_t) options->workers,
+                               .threads = (size_t) options->threads,
+                               .prefetch = (long) options->prefetch,
+                               .fsync = options->fsync};
+    if (options->mode == MODE_RECOVERY) {
+        return s_recovery_main (options, bin_dir, workers);
+    }
+    if (options->spawn &&
+        bench_cluster_start (&cluster, bin_dir, &workers) != 0) {
+        return CLI_EXIT_USAGE;
+    }
+    const char *endpoint = options->spawn ? cluster.clients : options->broker;
+    int code = options->mode == MODE_MAP
+                   ? s_map_main (options, bin_dir, endpoint)
+                   : s_bench_main (options, endpoint);
+    if (options->spawn) {
+        bench_cluster_stop (&cluster, code != CLI_EXIT_OK);
+    }
+    return code;
+}
+
 int
 main (int argc, char **argv)
 {
+    if (argc > 1 && strcmp (argv[1], BENCH_BASELINE_ROLE) == 0) {
+        return bench_baseline_role (argc - 1, argv + 1);
+    }
     s_options_t options;
     int parsed = s_parse (argc, argv, &options);
     if (parsed != 0) {
@@ -485,30 +613,18 @@ main (int argc, char **argv)
     signal (SIGINT, s_on_signal);
     signal (SIGTERM, s_on_signal);
     signal (SIGPIPE, SIG_IGN);
-    bench_cluster_t cluster = {0};
+    if (options.mode == MODE_ZMQ) {
+        return s_zmq_main (&options);
+    }
     char self_dir[3072];
     const char *bin_dir = options.bin_dir;
-    if (options.spawn && !bin_dir &&
-        bench_self_dir (self_dir, sizeof self_dir) == 0) {
+    if (!bin_dir && bench_self_dir (self_dir, sizeof self_dir) == 0) {
         bin_dir = self_dir;
     }
-    bench_workers_t workers = {.queue = options.queue,
-                               .count = (size_t) options.workers,
-                               .threads = (size_t) options.threads,
-                               .prefetch = (long) options.prefetch,
-                               .fsync = options.fsync};
-    if (options.recovery) {
-        return bin_dir ? s_recovery_main (&options, bin_dir, workers)
-                       : CLI_EXIT_USAGE;
-    }
-    if (options.spawn &&
-        (!bin_dir || bench_cluster_start (&cluster, bin_dir, &workers) != 0)) {
+    if (!bin_dir && (options.spawn || options.mode == MODE_MAP)) {
+        fprintf (stderr, "zjob-bench: cannot find my own folder; give "
+                         "--bin-dir\n");
         return CLI_EXIT_USAGE;
     }
-    int code = s_bench_main (&options,
-                             options.spawn ? cluster.clients : options.broker);
-    if (options.spawn) {
-        bench_cluster_stop (&cluster, code != CLI_EXIT_OK);
-    }
-    return code;
+    return s_cluster_main (&options, bin_dir);
 }
