@@ -1,4 +1,10 @@
 /* Handlers: building one from a queue spec and running it; see handler.h.
+ *
+ * Design notes. An output's buffers belong to whoever holds the output (in
+ * the worker, a job block that is reused job after job). handler_set_result
+ * copies into the spare buffer when it is large enough, so a block running
+ * jobs of similar sizes allocates its result buffer once; the holder bounds
+ * what is kept with handler_output_reset.
  */
 #include "worker/handler.h"
 
@@ -141,6 +147,16 @@ handler_destroy (handler_t **self_p)
     *self_p = NULL;
 }
 
+/* Frees the result (not the spare). */
+static void
+s_drop_result (handler_output_t *out)
+{
+    free (out->result);
+    out->result = NULL;
+    out->result_len = 0;
+    out->result_cap = 0;
+}
+
 handler_status_t
 handler_run (handler_t *self, jobctx_t *ctx, const uint8_t *payload, size_t len,
              handler_output_t *out)
@@ -149,7 +165,7 @@ handler_run (handler_t *self, jobctx_t *ctx, const uint8_t *payload, size_t len,
         self->fn (self->state, ctx, payload, len, self->max_result, out);
     if (status == HANDLER_OK && out->result_len > self->max_result) {
         size_t got = out->result_len;
-        handler_output_clear (out);
+        s_drop_result (out);
         return handler_fail (out,
                              "result of %zu bytes exceeds the limit of "
                              "%zu",
@@ -182,6 +198,23 @@ handler_fail (handler_output_t *out, const char *fmt, ...)
     return HANDLER_FAILED;
 }
 
+/* A buffer of at least need bytes for a new result: the spare when it is
+ * large enough (then the output no longer holds it), else a new one. Sets
+ * *cap to its size; NULL when out of memory. */
+static uint8_t *
+s_result_buffer (handler_output_t *out, size_t need, size_t *cap)
+{
+    if (out->spare && out->spare_cap >= need) {
+        uint8_t *buffer = out->spare;
+        *cap = out->spare_cap;
+        out->spare = NULL;
+        out->spare_cap = 0;
+        return buffer;
+    }
+    *cap = need;
+    return malloc (need);
+}
+
 handler_status_t
 handler_set_result (handler_output_t *out, const void *data, size_t len,
                     size_t max_result)
@@ -191,7 +224,8 @@ handler_set_result (handler_output_t *out, const void *data, size_t len,
                              "result of %zu bytes exceeds the limit of %zu",
                              len, max_result);
     }
-    uint8_t *copy = malloc (len ? len : 1);
+    size_t cap = 0;
+    uint8_t *copy = s_result_buffer (out, len ? len : 1, &cap);
     if (!copy) {
         return handler_fail (out, "out of memory");
     }
@@ -201,6 +235,7 @@ handler_set_result (handler_output_t *out, const void *data, size_t len,
     free (out->result);
     out->result = copy;
     out->result_len = len;
+    out->result_cap = cap;
     return HANDLER_OK;
 }
 
@@ -209,5 +244,32 @@ handler_output_clear (handler_output_t *out)
 {
     free (out->result);
     free (out->error);
+    free (out->spare);
     memset (out, 0, sizeof *out);
+}
+
+void
+handler_output_reset (handler_output_t *out, size_t keep_max)
+{
+    free (out->error);
+    out->error = NULL;
+
+    uint8_t *result = out->result;
+    size_t cap = out->result_cap ? out->result_cap : out->result_len;
+    out->result = NULL;
+    out->result_len = 0;
+    out->result_cap = 0;
+    if (result && cap <= keep_max && cap > out->spare_cap) {
+        free (out->spare);
+        out->spare = result;
+        out->spare_cap = cap;
+    } else {
+        free (result);
+    }
+
+    if (out->spare_cap > keep_max) {
+        free (out->spare);
+        out->spare = NULL;
+        out->spare_cap = 0;
+    }
 }

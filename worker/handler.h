@@ -23,12 +23,19 @@ typedef enum {
     HANDLER_STOPPED = 2 /* gave up because the context said stop */
 } handler_status_t;
 
-/* What one run produced. Both fields are malloc'd and owned by whoever
- * holds the output; handler_output_clear frees them. */
+/* What one run produced, and a buffer kept for the next run's result. The
+ * pointers are malloc'd and owned by whoever holds the output;
+ * handler_output_clear frees them. A handler that stores a buffer of its
+ * own in result leaves result_cap at the 0 it found. */
 typedef struct {
     uint8_t *result;   /* output bytes; NULL when empty */
     size_t result_len; /* bytes in result */
     char *error;       /* NUL-terminated reason; NULL when none */
+    size_t result_cap; /* bytes allocated at result by handler_set_result;
+                          0 when not known (then result_len) */
+    uint8_t *spare;    /* unused buffer handler_set_result takes for the
+                          result when it is large enough; NULL when none */
+    size_t spare_cap;  /* bytes allocated at spare */
 } handler_output_t;
 
 /* The function behind every handler kind. state is the handler's own
@@ -56,7 +63,8 @@ handler_t *handler_new_fn (const char *name, handler_fn_t fn, void *state,
  * fine. No run may be in progress. */
 void handler_destroy (handler_t **self_p);
 
-/* Runs one job. Fills out (which must start zeroed) and returns the status;
+/* Runs one job. Fills out, which must hold no result and no error (a
+ * spare buffer is fine, see handler_output_reset), and returns the status;
  * a result over the limit becomes HANDLER_FAILED. Thread-safe. */
 handler_status_t handler_run (handler_t *self, jobctx_t *ctx,
                               const uint8_t *payload, size_t len,
@@ -69,13 +77,18 @@ const char *handler_spec (const handler_t *self);
 handler_status_t handler_fail (handler_output_t *out, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
 
-/* Stores a copy of len bytes of data as the result. Returns HANDLER_OK, or
- * HANDLER_FAILED (with the error set) when over max_result or out of
- * memory. */
+/* Stores a copy of len bytes of data as the result, in the output's spare
+ * buffer when that is large enough. Returns HANDLER_OK, or HANDLER_FAILED
+ * (with the error set) when over max_result or out of memory. */
 handler_status_t handler_set_result (handler_output_t *out, const void *data,
                                      size_t len, size_t max_result);
 
-/* Frees the output's result and error and zeroes it. */
+/* Frees the output's result, error and spare buffer and zeroes it. */
 void handler_output_clear (handler_output_t *out);
+
+/* Empties out for another run without giving up its memory: frees the
+ * error and keeps the larger of the result and spare buffers as the spare,
+ * as long as it is at most keep_max bytes; frees the other buffer. */
+void handler_output_reset (handler_output_t *out, size_t keep_max);
 
 #endif

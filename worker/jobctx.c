@@ -7,7 +7,11 @@
  * mutex, so a waiter can never miss a cancel between its check and its
  * sleep. The cancel descriptor is an eventfd created lazily under the same
  * mutex and written once by the first cancel (or at creation when the job
- * was already cancelled).
+ * was already cancelled). A context can be reset for another job (the
+ * worker reuses job blocks): the mutex and condition variable stay, the
+ * flag, deadline and identity are set anew and the descriptor, tied to the
+ * old job's cancel, is closed. The queue name is either the context's own
+ * copy or, after a reset, borrowed from the caller.
  */
 #include "worker/jobctx.h"
 
@@ -25,7 +29,8 @@
 struct jobctx_t {
     uint64_t id;                  /* job id */
     uint32_t attempt;             /* 1-based attempt */
-    char *queue;                  /* owned queue name */
+    const char *queue;            /* queue name: queue_copy or borrowed */
+    char *queue_copy;             /* owned copy from jobctx_new; or NULL */
     _Atomic uint64_t deadline_ms; /* monotonic ms; 0: none */
     atomic_bool cancelled;        /* set once by jobctx_cancel */
     pthread_mutex_t mutex;        /* guards cond and cancel_fd */
@@ -41,11 +46,11 @@ jobctx_new (uint64_t id, uint32_t attempt, const char *queue,
     if (!self) {
         return NULL;
     }
-    self->queue = strdup (queue ? queue : "");
-    if (!self->queue) {
+    if (queue && !(self->queue_copy = strdup (queue))) {
         free (self);
         return NULL;
     }
+    self->queue = self->queue_copy ? self->queue_copy : "";
     self->id = id;
     self->attempt = attempt;
     atomic_init (&self->deadline_ms, deadline_ms);
@@ -73,9 +78,26 @@ jobctx_destroy (jobctx_t **self_p)
     }
     pthread_cond_destroy (&self->cond);
     pthread_mutex_destroy (&self->mutex);
-    free (self->queue);
+    free (self->queue_copy);
     free (self);
     *self_p = NULL;
+}
+
+void
+jobctx_reset (jobctx_t *self, uint64_t id, uint32_t attempt, const char *queue,
+              uint64_t deadline_ms)
+{
+    if (self->cancel_fd >= 0) {
+        close (self->cancel_fd);
+        self->cancel_fd = -1;
+    }
+    free (self->queue_copy);
+    self->queue_copy = NULL;
+    self->queue = queue ? queue : "";
+    self->id = id;
+    self->attempt = attempt;
+    atomic_store (&self->deadline_ms, deadline_ms);
+    atomic_store (&self->cancelled, false);
 }
 
 void

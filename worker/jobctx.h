@@ -14,15 +14,22 @@
 
 typedef struct jobctx_t jobctx_t;
 
-/* Creates a context for attempt of job id on queue. deadline_ms is on the
- * monotonic clock (clock_mono_ms), 0 for none. Returns NULL when out of
- * memory. */
+/* Creates a context for attempt of job id on queue (copied; NULL: "").
+ * deadline_ms is on the monotonic clock (clock_mono_ms), 0 for none.
+ * Returns NULL when out of memory. */
 jobctx_t *jobctx_new (uint64_t id, uint32_t attempt, const char *queue,
                       uint64_t deadline_ms);
 
 /* Destroys the context and nulls the pointer; NULL is fine. No thread may
  * use it any more. */
 void jobctx_destroy (jobctx_t **self_p);
+
+/* Sets the context up again as jobctx_new would, for another job, except
+ * that queue is borrowed (it must outlive this job's use of the context;
+ * NULL: ""). Closes the cancel descriptor if one was made. As for
+ * jobctx_destroy, no other thread may use the context meanwhile. */
+void jobctx_reset (jobctx_t *self, uint64_t id, uint32_t attempt,
+                   const char *queue, uint64_t deadline_ms);
 
 /* Moves the deadline earlier to deadline_ms if that is earlier (or if there
  * was none); 0 leaves it as is. */

@@ -6,6 +6,8 @@
  * queue), run them under their context and put the outcome on a completion
  * list; the first outcome to land on an empty list makes the wake
  * descriptor readable, and the socket thread takes the whole list at once.
+ * The socket thread gets job blocks from the pool and puts them back once
+ * done with them, so that blocks and their buffers are reused.
  */
 #ifndef ZJOB_WORKER_POOL_H
 #define ZJOB_WORKER_POOL_H
@@ -18,14 +20,23 @@
 #include "worker/jobctx.h"
 #include "zjob.pb-c.h"
 
+/* Buffers over this many bytes are freed once their job no longer needs
+ * them rather than kept for the block's next job. */
+#define POOL_KEEP_BYTES (16 * 1024)
+
+/* Spare job blocks a pool keeps at most for reuse. */
+#define POOL_SPARE_MAX 256
+
 /* One job from its arrival to its acknowledged outcome. Whichever list
- * holds it (pending, running, done, the caller's) owns it. */
+ * holds it (pending, running, done, the caller's, the pool's spares) owns
+ * it. */
 typedef struct pool_job_t {
     uint64_t id;             /* job id */
     uint32_t attempt;        /* attempt number, for fencing */
     size_t lane;             /* index of its queue in the pool's lanes */
-    uint8_t *payload;        /* owned; freed once the job has run */
-    size_t payload_len;      /* bytes in payload */
+    uint8_t *payload;        /* owned buffer of payload_cap bytes */
+    size_t payload_len;      /* bytes of payload; 0 once the job has run */
+    size_t payload_cap;      /* bytes allocated at payload */
     jobctx_t *ctx;           /* owned context */
     Zjob__State state;       /* the outcome, once done */
     handler_output_t output; /* result or error, once done */
@@ -34,8 +45,9 @@ typedef struct pool_job_t {
     struct pool_job_t *next; /* link in whichever list holds it */
 } pool_job_t;
 
-/* Creates a job for lane with a copy of payload; deadline_ms is monotonic
- * (0: none). Returns NULL when out of memory. */
+/* Creates a job for lane with a copy of payload and of the queue name;
+ * deadline_ms is monotonic (0: none). Returns NULL when out of memory.
+ * The worker uses pool_job_get instead; this one needs no pool. */
 pool_job_t *pool_job_new (uint64_t id, uint32_t attempt, const char *queue,
                           size_t lane, const uint8_t *payload, size_t len,
                           uint64_t deadline_ms);
@@ -51,9 +63,24 @@ typedef struct {
     handler_t *handler;   /* runs its jobs; not owned */
     unsigned concurrency; /* at most this many at once; 0: threads only */
     uint64_t timeout_ms;  /* run time limit per attempt; 0: none */
+    const char *name;     /* queue name, not owned: must outlive every job
+                             from pool_job_get; NULL: "" */
 } pool_lane_t;
 
 typedef struct pool_t pool_t;
+
+/* Like pool_job_new, but reuses a spare block of the pool when there is
+ * one, and the job's queue name is the lane's (borrowed). A lane beyond
+ * the pool's lanes gives an empty name, for an outcome decided without
+ * running. Returns NULL when out of memory. Socket thread only. */
+pool_job_t *pool_job_get (pool_t *self, uint64_t id, uint32_t attempt,
+                          size_t lane, const uint8_t *payload, size_t len,
+                          uint64_t deadline_ms);
+
+/* Gives back a job the caller is done with (from pool_job_get or
+ * pool_job_new, linked to no list): the pool keeps it for reuse, or frees
+ * it when it has enough spares. Nulls the pointer. Socket thread only. */
+void pool_job_put (pool_t *self, pool_job_t **job_p);
 
 /* Creates a pool of threads threads for lane_count lanes (copied) whose
  * pending queue holds at most max_pending jobs. Returns NULL when out of
@@ -68,7 +95,8 @@ int pool_start (pool_t *self);
  * and are freed by pool_destroy. Idempotent. */
 void pool_stop (pool_t *self);
 
-/* Stops the pool, frees every job it still holds and nulls the pointer. */
+/* Stops the pool, frees every job it still holds (spares included) and
+ * nulls the pointer. */
 void pool_destroy (pool_t **self_p);
 
 /* Queues *job_p and nulls it. Returns 0, or -1 when the pending queue is

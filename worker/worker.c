@@ -18,7 +18,9 @@
  *   it already has). Register's credit is threads + prefetch minus the jobs
  *   held (busy in the pool, or unacked): every outcome sent afterwards
  *   returns one credit to the broker, so the broker's view of free slots
- *   ends up right.
+ *   ends up right. Job blocks come from the pool (pool_job_get) and go back
+ *   to it (pool_job_put) once acknowledged or refused, so that the
+ *   steady state allocates none per job.
  * - Drain. The first stop request sends Drain, drops jobs not yet started
  *   (Goodbye makes the broker requeue them), lets running jobs finish
  *   within the grace, then cancels them; once the pool is idle the last
@@ -64,6 +66,9 @@ struct worker_t {
     pool_job_t *fresh;         /* outcomes made on this thread, unsent */
     pool_job_t *unacked;       /* outcomes sent or to send, until DoneAck */
     size_t unacked_count;      /* entries in unacked */
+    Zjob__Outcome *done_items; /* s_send_batch's outcomes, reused */
+    Zjob__Outcome **done_refs; /* pointers to done_items, reused */
+    size_t done_cap;           /* entries allocated in both */
     uint64_t finished;         /* outcomes produced since start */
     prefetch_t prefetch;       /* credit beyond threads, and its changes */
     bool accepted;             /* the broker sent more than Errors since the
@@ -115,6 +120,7 @@ s_add_lane (worker_t *self, const config_queue_t *queue, char *err,
     }
     self->lane_names[at] = strdup (queue->name);
     self->lanes[at].handler = self->handlers[at];
+    self->lanes[at].name = self->lane_names[at];
     self->lanes[at].concurrency =
         queue->concurrency > 0 ? (unsigned) queue->concurrency : 0;
     self->lanes[at].timeout_ms = queue->timeout_ms;
@@ -194,7 +200,9 @@ worker_destroy (worker_t **self_p)
         return;
     }
     worker_t *self = *self_p;
-    pool_destroy (&self->pool); /* before the handlers it runs */
+    pool_job_destroy_list (&self->fresh);
+    pool_job_destroy_list (&self->unacked);
+    pool_destroy (&self->pool); /* before the handlers and names it uses */
     for (size_t i = 0; i < self->lane_count; i++) {
         handler_destroy (&self->handlers[i]);
         free (self->lane_names[i]);
@@ -202,8 +210,8 @@ worker_destroy (worker_t **self_p)
     free (self->handlers);
     free (self->lane_names);
     free (self->lanes);
-    pool_job_destroy_list (&self->fresh);
-    pool_job_destroy_list (&self->unacked);
+    free (self->done_items);
+    free (self->done_refs);
     zsock_destroy (&self->sock);
     zloop_destroy (&self->loop);
     free (self->broker);
@@ -254,17 +262,38 @@ s_send_goodbye (worker_t *self)
     s_send (self, &env);
 }
 
+/* Makes the reused outcome arrays hold at least count entries. Returns 0,
+ * or -1 when out of memory. */
+static int
+s_batch_reserve (worker_t *self, size_t count)
+{
+    if (count <= self->done_cap) {
+        return 0;
+    }
+    Zjob__Outcome *items = malloc (count * sizeof *items);
+    Zjob__Outcome **refs = malloc (count * sizeof *refs);
+    if (!items || !refs) {
+        free (items);
+        free (refs);
+        return -1;
+    }
+    free (self->done_items);
+    free (self->done_refs);
+    self->done_items = items;
+    self->done_refs = refs;
+    self->done_cap = count;
+    return 0;
+}
+
 /* Sends count outcomes starting at first as one Done. */
 static void
 s_send_batch (worker_t *self, const pool_job_t *first, size_t count)
 {
-    Zjob__Outcome *items = calloc (count, sizeof *items);
-    Zjob__Outcome **refs = calloc (count, sizeof *refs);
-    if (!items || !refs) {
-        free (items);
-        free (refs);
+    if (s_batch_reserve (self, count) != 0) {
         return; /* stays unacked; goes again after the next Register */
     }
+    Zjob__Outcome *items = self->done_items;
+    Zjob__Outcome **refs = self->done_refs;
     const pool_job_t *job = first;
     for (size_t i = 0; i < count; i++, job = job->next) {
         zjob__outcome__init (&items[i]);
@@ -283,8 +312,6 @@ s_send_batch (worker_t *self, const pool_job_t *first, size_t count)
     env.body_case = ZJOB__ENVELOPE__BODY_DONE;
     env.done = &done;
     s_send (self, &env);
-    free (items);
-    free (refs);
 }
 
 /* Sends a list of outcomes in as few Done messages as the limits allow. */
@@ -471,8 +498,8 @@ static void
 s_outcome_now (worker_t *self, const Zjob__Job *job, Zjob__State state,
                const char *error)
 {
-    pool_job_t *outcome =
-        pool_job_new (job->id, job->attempt, job->queue, 0, NULL, 0, 0);
+    pool_job_t *outcome = /* lane SIZE_MAX: none, it never runs */
+        pool_job_get (self->pool, job->id, job->attempt, SIZE_MAX, NULL, 0, 0);
     if (!outcome) {
         return; /* the broker sees the job lost with this worker */
     }
@@ -511,13 +538,13 @@ s_accept_job (worker_t *self, const Zjob__Job *job)
     uint64_t deadline =
         job->timeout_ms ? clock_mono_ms () + job->timeout_ms : 0;
     pool_job_t *taken =
-        pool_job_new (job->id, job->attempt, job->queue, (size_t) lane,
+        pool_job_get (self->pool, job->id, job->attempt, (size_t) lane,
                       job->payload.data, job->payload.len, deadline);
     if (!taken) {
         s_outcome_now (self, job, ZJOB__STATE__STATE_FAILED,
                        "worker out of memory");
     } else if (pool_submit (self->pool, &taken) != 0) {
-        pool_job_destroy (&taken);
+        pool_job_put (self->pool, &taken);
         /* Handed back, not failed: the broker requeues a CANCELLED
          * outcome it did not ask for. */
         s_outcome_now (self, job, ZJOB__STATE__STATE_CANCELLED,
@@ -553,20 +580,49 @@ s_on_cancel (worker_t *self, const Zjob__CancelJobs *cancel)
     }
 }
 
+/* True when id is one of the acknowledged ids. The search starts at *next
+ * and, on a match, *next moves past it: the outcomes of one Done sit in
+ * unacked in the order of the ids, so most searches end at their first
+ * look. */
+static bool
+s_acked (const Zjob__DoneAck *ack, uint64_t id, size_t *next)
+{
+    size_t at = *next;
+    for (size_t looked = 0; looked < ack->n_ids; looked++) {
+        if (ack->ids[at] == id) {
+            *next = at + 1 < ack->n_ids ? at + 1 : 0;
+            return true;
+        }
+        at = at + 1 < ack->n_ids ? at + 1 : 0;
+    }
+    return false;
+}
+
+/* Forgets every unacked outcome whose id the broker acknowledged, in one
+ * pass over unacked: the ids of one Done are close together, so the range
+ * test spares the outcomes of other Dones the search. */
 static void
 s_on_done_ack (worker_t *self, const Zjob__DoneAck *ack)
 {
-    for (size_t i = 0; i < ack->n_ids; i++) {
-        pool_job_t **at = &self->unacked;
-        while (*at) {
-            if ((*at)->id == ack->ids[i]) {
-                pool_job_t *gone = *at;
-                *at = gone->next;
-                pool_job_destroy (&gone);
-                self->unacked_count--;
-            } else {
-                at = &(*at)->next;
-            }
+    if (ack->n_ids == 0) {
+        return;
+    }
+    uint64_t low = ack->ids[0], high = ack->ids[0];
+    for (size_t i = 1; i < ack->n_ids; i++) {
+        low = ack->ids[i] < low ? ack->ids[i] : low;
+        high = ack->ids[i] > high ? ack->ids[i] : high;
+    }
+    size_t next = 0;
+    pool_job_t **at = &self->unacked;
+    while (*at) {
+        pool_job_t *job = *at;
+        if (job->id >= low && job->id <= high &&
+            s_acked (ack, job->id, &next)) {
+            *at = job->next;
+            pool_job_put (self->pool, &job);
+            self->unacked_count--;
+        } else {
+            at = &job->next;
         }
     }
 }
@@ -788,7 +844,7 @@ s_drain_begin (worker_t *self)
     while (dropped) {
         pool_job_t *job = dropped;
         dropped = job->next;
-        handler_output_clear (&job->output);
+        handler_output_reset (&job->output, POOL_KEEP_BYTES);
         job->state = ZJOB__STATE__STATE_CANCELLED;
         handler_fail (&job->output, "handed back: the worker is draining");
         job->next = self->fresh;

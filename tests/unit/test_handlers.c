@@ -162,6 +162,50 @@ test_handlers_result_limit (void **state)
 
 /* Splits text and compares with the expected words (NULL-terminated). */
 static void
+test_handlers_output_reuses_spare (void **state)
+{
+    handler_output_t out = {0};
+    assert_int_equal (handler_set_result (&out, "hello", 5, 100), HANDLER_OK);
+    assert_int_equal (out.result_cap, 5);
+    handler_fail (&out, "noted");
+    uint8_t *first = out.result;
+
+    /* The result becomes the spare; the error goes. */
+    handler_output_reset (&out, 64);
+    assert_null (out.result);
+    assert_int_equal (out.result_len, 0);
+    assert_null (out.error);
+    assert_ptr_equal (out.spare, first);
+    assert_int_equal (out.spare_cap, 5);
+
+    /* A result that fits takes the spare. */
+    assert_int_equal (handler_set_result (&out, "hi", 2, 100), HANDLER_OK);
+    assert_ptr_equal (out.result, first);
+    assert_memory_equal (out.result, "hi", 2);
+    assert_int_equal (out.result_cap, 5);
+    assert_null (out.spare);
+
+    /* One that does not gets its own buffer and leaves the spare. */
+    handler_output_reset (&out, 64);
+    assert_int_equal (handler_set_result (&out, "0123456789", 10, 100),
+                      HANDLER_OK);
+    assert_ptr_equal (out.spare, first);
+    assert_memory_equal (out.result, "0123456789", 10);
+
+    /* The larger buffer is kept, and only up to keep_max bytes. */
+    handler_output_reset (&out, 64);
+    assert_int_equal (out.spare_cap, 10);
+    handler_output_reset (&out, 8);
+    assert_null (out.spare);
+    assert_int_equal (out.spare_cap, 0);
+
+    assert_int_equal (handler_set_result (&out, "x", 1, 100), HANDLER_OK);
+    handler_output_reset (&out, 0);
+    assert_null (out.spare);
+    handler_output_clear (&out);
+}
+
+static void
 s_expect_words (const char *text, const char *const *want)
 {
     char **argv = NULL;
@@ -227,6 +271,7 @@ main (void)
         cmocka_unit_test (test_handlers_sleep_cancel),
         cmocka_unit_test (test_handlers_bad_specs),
         cmocka_unit_test (test_handlers_result_limit),
+        cmocka_unit_test (test_handlers_output_reuses_spare),
         cmocka_unit_test (test_handlers_shellwords),
         cmocka_unit_test (test_handlers_shellwords_errors),
     };

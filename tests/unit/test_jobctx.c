@@ -99,6 +99,45 @@ test_jobctx_cancel_fd_after_cancel_is_readable (void **state)
     jobctx_destroy (&ctx);
 }
 
+static void
+test_jobctx_reset_starts_a_new_job (void **state)
+{
+    jobctx_t *ctx = jobctx_new (1, 1, "q", clock_mono_ms () + 10);
+    int old_fd = jobctx_cancel_fd (ctx);
+    assert_true (old_fd >= 0);
+    jobctx_cancel (ctx);
+
+    const char *name = "other";
+    jobctx_reset (ctx, 9, 4, name, 0);
+    assert_int_equal (jobctx_id (ctx), 9);
+    assert_int_equal (jobctx_attempt (ctx), 4);
+    assert_ptr_equal (jobctx_queue (ctx), name); /* borrowed, not copied */
+    assert_int_equal (jobctx_deadline_ms (ctx), 0);
+    assert_false (jobctx_cancelled (ctx));
+    assert_false (jobctx_should_stop (ctx));
+    assert_int_equal (jobctx_wait_ms (ctx, 5), 0);
+
+    /* A fresh descriptor: the old job's cancel does not show on it. */
+    struct pollfd pfd = {jobctx_cancel_fd (ctx), POLLIN, 0};
+    assert_true (pfd.fd >= 0);
+    assert_int_equal (poll (&pfd, 1, 0), 0);
+    jobctx_cancel (ctx);
+    assert_int_equal (poll (&pfd, 1, 0), 1);
+
+    jobctx_reset (ctx, 10, 1, NULL, 0);
+    assert_string_equal (jobctx_queue (ctx), "");
+    jobctx_destroy (&ctx);
+}
+
+static void
+test_jobctx_no_queue_is_empty (void **state)
+{
+    jobctx_t *ctx = jobctx_new (1, 1, NULL, 0);
+    assert_non_null (ctx);
+    assert_string_equal (jobctx_queue (ctx), "");
+    jobctx_destroy (&ctx);
+}
+
 int
 main (void)
 {
@@ -108,6 +147,8 @@ main (void)
         cmocka_unit_test (test_jobctx_tighten_only_moves_earlier),
         cmocka_unit_test (test_jobctx_cancel_wakes_wait_and_fd),
         cmocka_unit_test (test_jobctx_cancel_fd_after_cancel_is_readable),
+        cmocka_unit_test (test_jobctx_reset_starts_a_new_job),
+        cmocka_unit_test (test_jobctx_no_queue_is_empty),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
