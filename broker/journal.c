@@ -336,21 +336,37 @@ s_reserve (batch_t *batch, size_t extra)
     return 0;
 }
 
-int
-journal_append_pb (journal_t *self, const ProtobufCMessage *msg)
+uint8_t *
+journal_reserve (journal_t *self, size_t max_len)
 {
-    size_t len = protobuf_c_message_get_packed_size (msg);
-    if (len > JOURNAL_MAX_RECORD ||
-        s_reserve (&self->fill, JOURNAL_HEADER + len) != 0) {
-        return -1;
+    if (max_len > JOURNAL_MAX_RECORD ||
+        s_reserve (&self->fill, JOURNAL_HEADER + max_len) != 0) {
+        return NULL;
     }
+    return self->fill.data + self->fill.len + JOURNAL_HEADER;
+}
+
+void
+journal_append_reserved (journal_t *self, size_t len)
+{
     uint8_t *out = self->fill.data + self->fill.len;
-    protobuf_c_message_pack (msg, out + JOURNAL_HEADER);
     s_put_le32 (out, (uint32_t) len);
     s_put_le32 (out + 4, s_crc (out, out + JOURNAL_HEADER, len));
     self->fill.len += JOURNAL_HEADER + len;
     self->segs[self->seg_count - 1].bytes += JOURNAL_HEADER + len;
     self->appended++;
+}
+
+int
+journal_append_pb (journal_t *self, const ProtobufCMessage *msg)
+{
+    size_t len = protobuf_c_message_get_packed_size (msg);
+    uint8_t *body = journal_reserve (self, len);
+    if (!body) {
+        return -1;
+    }
+    protobuf_c_message_pack (msg, body);
+    journal_append_reserved (self, len);
     return 0;
 }
 

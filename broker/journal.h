@@ -3,7 +3,8 @@
  * broker's persist.c decides what a record means.
  *
  * Use: journal_open, journal_replay (once), journal_start, then from the
- * loop thread only: journal_append_pb, journal_commit, journal_durable,
+ * loop thread only: journal_append_pb, journal_reserve,
+ * journal_append_reserved, journal_commit, journal_durable,
  * journal_rotate, journal_drop_old; journal_close at the end.
  */
 #ifndef ZJOB_BROKER_JOURNAL_H
@@ -58,6 +59,16 @@ int journal_start (journal_t *self);
 
 /* Appends msg as one record. Returns 0, or -1 when out of memory. */
 int journal_append_pb (journal_t *self, const ProtobufCMessage *msg);
+
+/* Makes room for a record of at most max_len bytes and returns where its
+ * body goes, or NULL when out of memory or over the record limit. The
+ * record exists once journal_append_reserved gives its length; nothing
+ * else may be appended in between. */
+uint8_t *journal_reserve (journal_t *self, size_t max_len);
+
+/* Appends the record whose len bytes (at most what journal_reserve was
+ * asked for) were written where journal_reserve pointed. */
+void journal_append_reserved (journal_t *self, size_t len);
 
 /* Records appended so far (a sequence number). */
 uint64_t journal_appended (const journal_t *self);

@@ -32,6 +32,7 @@
 
 #include "broker/broker_impl.h"
 #include "broker/journal.h"
+#include "broker/jrecord.h"
 #include "common/clock.h"
 #include "common/pbarena.h"
 
@@ -112,7 +113,10 @@ s_record_fill (const job_t *job, bool full, Zjob__JournalJob *rec)
 static void
 s_append (broker_t *self, const Zjob__JournalJob *rec)
 {
-    if (journal_append_pb (self->journal, &rec->base) != 0) {
+    uint8_t *body = journal_reserve (self->journal, jrecord_bound (rec));
+    if (body) {
+        journal_append_reserved (self->journal, jrecord_encode (rec, body));
+    } else {
         LOG_ERROR ("journal_append_failed",
                    "job=%" PRIu64 " reason=out_of_memory", rec->id);
     }
