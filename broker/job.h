@@ -43,6 +43,8 @@ typedef struct job_t {
     uint32_t payload_len;  /* bytes in payload */
     uint32_t result_len;   /* bytes in result */
     int32_t priority;      /* higher runs first */
+    uint32_t key_hash;     /* the key's hash, kept by the key table while
+                              the job is in it (fits in padding) */
     uint16_t attempt;      /* dispatches so far; 1 on the first run */
     uint16_t max_attempts; /* FAILED outcomes allowed before giving up */
     uint16_t failures;     /* FAILED outcomes so far; attempts that ended

@@ -19,6 +19,7 @@ typedef struct {
     size_t hash;       /* the hash its probe sequence starts from */
     uint64_t id;       /* by id */
     const char *key;   /* by key */
+    uint32_t key_hash; /* by key: s_key_hash32 (key) */
     const job_t *this; /* when set, only this job matches */
 } s_probe_t;
 
@@ -34,22 +35,23 @@ s_hash (uint64_t id)
     return (size_t) id;
 }
 
-/* Hashes a key: FNV-1a, then mixed like an id. */
-static size_t
-s_hash_key (const char *key)
+/* Hashes a key to 32 bits (FNV-1a): what job->key_hash keeps. */
+static uint32_t
+s_key_hash32 (const char *key)
 {
     uint64_t hash = 0xcbf29ce484222325ULL;
     for (const unsigned char *c = (const unsigned char *) key; *c; c++) {
         hash = (hash ^ *c) * 0x100000001b3ULL;
     }
-    return s_hash (hash);
+    return (uint32_t) (hash ^ hash >> 32);
 }
 
-/* The hash job is filed under in self. */
+/* The hash job is filed under in self. A key table reads the hash the job
+ * keeps rather than walk its key again (growing and deleting rehash). */
 static size_t
 s_job_hash (const jobtable_t *self, const job_t *job)
 {
-    return self->by_key ? s_hash_key (job->key) : s_hash (job->id);
+    return s_hash (self->by_key ? job->key_hash : job->id);
 }
 
 /* Returns true when job is what probe looks for. */
@@ -59,7 +61,8 @@ s_matches (const jobtable_t *self, const job_t *job, const s_probe_t *probe)
     if (probe->this) {
         return job == probe->this;
     }
-    return self->by_key ? strcmp (job->key, probe->key) == 0
+    return self->by_key ? job->key_hash == probe->key_hash &&
+                              strcmp (job->key, probe->key) == 0
                         : job->id == probe->id;
 }
 
@@ -137,6 +140,9 @@ s_grow (jobtable_t *self)
 int
 jobtable_insert (jobtable_t *self, job_t *job)
 {
+    if (self->by_key) {
+        job->key_hash = s_key_hash32 (job->key);
+    }
     if ((self->size + 1) * 10 > (self->mask + 1) * 7 && s_grow (self) != 0) {
         return -1;
     }
@@ -170,7 +176,9 @@ jobtable_find (const jobtable_t *self, uint64_t id)
 job_t *
 jobtable_find_key (const jobtable_t *self, const char *key)
 {
-    s_probe_t probe = {.hash = s_hash_key (key), .key = key};
+    uint32_t key_hash = s_key_hash32 (key);
+    s_probe_t probe = {
+        .hash = s_hash (key_hash), .key = key, .key_hash = key_hash};
     size_t i = s_lookup (self, &probe);
     return i == SIZE_MAX ? NULL : self->slots[i];
 }

@@ -3,9 +3,11 @@
  *
  * Linear probing with backward-shift deletion (no tombstones), grown at 70%
  * load. Slots hold only the job pointer; the id or key is read from the
- * job, so an index costs about 12 bytes per job. The table does not own the
- * jobs. A job's id or key must not change while it is in a table, and a
- * key table holds only jobs with a key.
+ * job, so an index costs about 12 bytes per job. A key table also keeps
+ * each job's key hash in job->key_hash, so that growing and deleting need
+ * not walk keys again and a probe compares hashes before keys. The table
+ * does not own the jobs. A job's id or key must not change while it is in
+ * a table, and a key table holds only jobs with a key.
  */
 #ifndef ZJOB_BROKER_JOBTABLE_H
 #define ZJOB_BROKER_JOBTABLE_H
