@@ -354,6 +354,9 @@ s_poll_timeout (const broker_t *self, uint64_t now_ms)
     if (self->config.observer && self->next_observe_ms < next) {
         next = self->next_observe_ms;
     }
+    if (self->next_ack_ms < next) {
+        next = self->next_ack_ms;
+    }
     if (self->dispatch_needed || self->dirty_clients) {
         return 0;
     }
@@ -392,6 +395,7 @@ s_turn (broker_t *self)
     }
     broker_cancels_flush (self);
     broker_results_flush (self);
+    broker_acks_flush (self, now_ms);
     broker_persist_turn (self);
     s_outbox_flush (self, false);
     s_observe (self, now_ms);
@@ -551,6 +555,7 @@ broker_new (const broker_config_t *config)
     self->timers = timer_heap_new ();
     self->queues = zhashx_new ();
     self->keys = jobtable_new_by_key ();
+    self->next_ack_ms = UINT64_MAX;
     self->worker_index = zhashx_new ();
     self->client_index = zhashx_new ();
     self->pick = calloc (config->limits.max_batch, sizeof *self->pick);

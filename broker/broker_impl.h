@@ -60,6 +60,12 @@
 /* Dead jobs listed when the request gives no limit. */
 #define BROKER_DEAD_LIST 100
 
+/* A worker's DoneAck waits up to this long to gather the ids of several
+ * Dones, or until it holds BROKER_ACK_BATCH ids: one job at a time, an
+ * ack per job would wake the worker while the next job is on its way. */
+#define BROKER_ACK_DELAY_MS 5
+#define BROKER_ACK_BATCH    256
+
 /* Room for a routing id in hex (ids are at most 255 bytes). */
 #define BROKER_KEY_LEN 512
 
@@ -115,6 +121,8 @@ struct broker_t {
     uint64_t results_kept;      /* final jobs in the table */
     bool dispatch_needed;       /* jobs were queued or credit arrived */
     bool cancels_pending;       /* some worker has CancelJobs to send */
+    uint64_t next_ack_ms;       /* monotonic: the earliest DoneAck due, or
+                                   UINT64_MAX when none waits */
     Zjob__Stats stats;          /* counters; gauges filled on demand */
     uint64_t payload_bytes;     /* payload bytes held: jobs not final,
                                    and dead ones (--max-memory counts
@@ -156,8 +164,8 @@ void broker_reply_error (broker_t *self, zsock_t *sock, zframe_t *peer,
  * outbox, client ones until the turn's Dispatches are out and worker ones
  * until its Results are out too. A Dispatch, CancelJobs or Results can
  * thus overtake a reply to another peer, or a DoneAck to its own worker;
- * messages to one client keep their order. Returns 0, or -1 when an immediate send
- * failed. */
+ * messages to one client keep their order. Returns 0, or -1 when an immediate
+ * send failed. */
 int broker_send_durable (broker_t *self, zsock_t *sock, zframe_t *peer,
                          Zjob__Envelope *env);
 
@@ -264,6 +272,9 @@ void broker_dispatch_flush (broker_t *self);
 
 /* Sends pending CancelJobs to workers. */
 void broker_cancels_flush (broker_t *self);
+
+/* Sends the DoneAcks that are due at now_ms. */
+void broker_acks_flush (broker_t *self, uint64_t now_ms);
 
 /* Unregisters every worker (at shutdown). */
 void broker_workers_clear (broker_t *self);

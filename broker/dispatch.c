@@ -36,6 +36,7 @@ dispatch_worker_unref (worker_t **self_p)
     dispatch_worker_retire (self);
     zframe_destroy (&self->routing_id);
     free (self->cancels);
+    free (self->acks);
     free (self->queues);
     free (self->name);
     free (self);
@@ -233,6 +234,26 @@ dispatch_worker_cancel_add (worker_t *self, uint64_t id, uint32_t attempt)
         self->cancel_capacity = capacity;
     }
     self->cancels[self->cancel_count++] = (worker_cancel_t){id, attempt};
+    return 0;
+}
+
+int
+dispatch_worker_ack_add (worker_t *self, const uint64_t *ids, size_t count)
+{
+    if (self->ack_capacity - self->ack_count < count) {
+        size_t capacity = self->ack_capacity ? self->ack_capacity : 64;
+        while (capacity - self->ack_count < count) {
+            capacity *= 2;
+        }
+        uint64_t *grown = realloc (self->acks, capacity * sizeof *grown);
+        if (!grown) {
+            return -1;
+        }
+        self->acks = grown;
+        self->ack_capacity = capacity;
+    }
+    memcpy (self->acks + self->ack_count, ids, count * sizeof *ids);
+    self->ack_count += count;
     return 0;
 }
 

@@ -66,12 +66,20 @@ struct worker_t {
     worker_cancel_t *cancels; /* owned, CancelJobs not yet sent */
     size_t cancel_count;      /* entries in cancels */
     size_t cancel_capacity;   /* entries allocated */
+    uint64_t *acks;           /* owned, outcome ids to acknowledge */
+    size_t ack_count;         /* entries in acks */
+    size_t ack_capacity;      /* entries allocated */
+    uint64_t ack_due_ms;      /* monotonic: when acks must go out */
     struct worker_t *prev;    /* registry order links */
     struct worker_t *next;
 };
 
 /* Most credit a worker can hold, whatever it announces. */
 #define DISPATCH_MAX_CREDIT 1000000u
+
+/* Adds count outcome ids to the worker's next DoneAck. Returns 0, or -1
+ * when out of memory (nothing added). */
+int dispatch_worker_ack_add (worker_t *self, const uint64_t *ids, size_t count);
 
 /* Creates a worker called name (copied) with one reference. Returns NULL
  * when out of memory. */

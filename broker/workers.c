@@ -351,31 +351,59 @@ s_outcome (broker_t *self, worker_t *worker, const Zjob__Outcome *outcome)
     broker_job_finish (self, job, outcome);
 }
 
-void
-broker_on_done (broker_t *self, zframe_t *peer, Zjob__Envelope *env)
+/* Sends worker one DoneAck with every id it waits for. */
+static void
+s_acks_send (broker_t *self, worker_t *worker)
 {
-    worker_t *worker = broker_worker_find (self, peer);
-    Zjob__Done *done = env->done;
-    uint64_t *ids =
-        calloc (done->n_outcomes ? done->n_outcomes : 1, sizeof *ids);
-    for (size_t i = 0; i < done->n_outcomes; i++) {
-        s_outcome (self, worker, done->outcomes[i]);
-        if (ids) {
-            ids[i] = done->outcomes[i]->id;
-        }
-    }
-    if (!ids) {
-        return; /* no memory: the worker re-sends what was not acked */
-    }
     Zjob__DoneAck ack = ZJOB__DONE_ACK__INIT;
-    ack.n_ids = done->n_outcomes;
-    ack.ids = ids;
+    ack.n_ids = worker->ack_count;
+    ack.ids = worker->acks;
     Zjob__Envelope out = ZJOB__ENVELOPE__INIT;
     out.body_case = ZJOB__ENVELOPE__BODY_DONE_ACK;
     out.done_ack = &ack;
     /* the worker forgets what is acknowledged: only once it is on disk */
     broker_send_durable (self, self->workers, worker->routing_id, &out);
-    free (ids);
+    worker->ack_count = 0;
+}
+
+void
+broker_on_done (broker_t *self, zframe_t *peer, Zjob__Envelope *env)
+{
+    worker_t *worker = broker_worker_find (self, peer);
+    Zjob__Done *done = env->done;
+    bool waiting = worker->ack_count > 0;
+    for (size_t i = 0; i < done->n_outcomes; i++) {
+        s_outcome (self, worker, done->outcomes[i]);
+        /* no room: the worker re-sends what was not acked */
+        dispatch_worker_ack_add (worker, &done->outcomes[i]->id, 1);
+    }
+    if (worker->ack_count >= BROKER_ACK_BATCH) {
+        s_acks_send (self, worker);
+    } else if (worker->ack_count > 0 && !waiting) {
+        worker->ack_due_ms = clock_mono_ms () + BROKER_ACK_DELAY_MS;
+        if (worker->ack_due_ms < self->next_ack_ms) {
+            self->next_ack_ms = worker->ack_due_ms;
+        }
+    }
+}
+
+void
+broker_acks_flush (broker_t *self, uint64_t now_ms)
+{
+    if (now_ms < self->next_ack_ms) {
+        return;
+    }
+    self->next_ack_ms = UINT64_MAX;
+    for (worker_t *worker = self->worker_head; worker; worker = worker->next) {
+        if (worker->ack_count == 0) {
+            continue;
+        }
+        if (worker->ack_due_ms <= now_ms) {
+            s_acks_send (self, worker);
+        } else if (worker->ack_due_ms < self->next_ack_ms) {
+            self->next_ack_ms = worker->ack_due_ms;
+        }
+    }
 }
 
 void
