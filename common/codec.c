@@ -2,6 +2,7 @@
 #include "common/codec.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <zmq.h>
@@ -149,6 +150,125 @@ codec_request_id (const Zjob__Envelope *env)
     }
 }
 
+/* Reads a varint at *at (before end); returns false when it is cut short
+ * or longer than ten bytes. */
+static bool
+s_read_varint (const uint8_t **at, const uint8_t *end, uint64_t *value)
+{
+    *value = 0;
+    for (unsigned shift = 0; shift < 70 && *at < end; shift += 7) {
+        uint8_t byte = *(*at)++;
+        *value |= (uint64_t) (byte & 0x7f) << shift;
+        if (!(byte & 0x80)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Elements of a packed repeated scalar field of len bytes at data. */
+static size_t
+s_packed_count (ProtobufCType type, const uint8_t *data, size_t len)
+{
+    switch (type) {
+        case PROTOBUF_C_TYPE_FIXED64:
+        case PROTOBUF_C_TYPE_SFIXED64:
+        case PROTOBUF_C_TYPE_DOUBLE:
+            return len / 8;
+        case PROTOBUF_C_TYPE_FIXED32:
+        case PROTOBUF_C_TYPE_SFIXED32:
+        case PROTOBUF_C_TYPE_FLOAT:
+            return len / 4;
+        default: {
+            size_t count = 0;
+            for (size_t i = 0; i < len; i++) {
+                count += !(data[i] & 0x80); /* one varint ends per such byte */
+            }
+            return count;
+        }
+    }
+}
+
+#define S_MAX_DEPTH 16
+
+/* Adds to *items, without allocating, how many pieces protobuf-c would
+ * allocate to unpack len bytes at data as desc: every submessage, every
+ * element of a repeated field and every unknown field, at any depth.
+ * Returns ERR_NONE, ERR_MALFORMED for bytes that are not a message, or
+ * ERR_TOO_LARGE once *items passes limit. A few bytes can otherwise ask
+ * for a hundred bytes of structures each (an empty JobSpec is two bytes
+ * on the wire), so this runs before any unpacking. */
+static Zjob__ErrorCode
+s_count_items (const ProtobufCMessageDescriptor *desc, const uint8_t *data,
+               size_t len, size_t limit, unsigned depth, size_t *items)
+{
+    if (depth > S_MAX_DEPTH) {
+        return ZJOB__ERROR_CODE__ERR_MALFORMED;
+    }
+    const uint8_t *at = data, *end = data + len;
+    while (at < end) {
+        uint64_t key, length;
+        if (!s_read_varint (&at, end, &key) || key >> 3 == 0 ||
+            key >> 3 > UINT32_MAX) {
+            return ZJOB__ERROR_CODE__ERR_MALFORMED;
+        }
+        const ProtobufCFieldDescriptor *field =
+            protobuf_c_message_descriptor_get_field (desc,
+                                                     (unsigned) (key >> 3));
+        bool repeated = field && field->label == PROTOBUF_C_LABEL_REPEATED;
+        const uint8_t *body = at;
+        switch (key & 7) {
+            case 0:
+                if (!s_read_varint (&at, end, &length)) {
+                    return ZJOB__ERROR_CODE__ERR_MALFORMED;
+                }
+                length = 0;
+                break;
+            case 1:
+                length = 8;
+                break;
+            case 5:
+                length = 4;
+                break;
+            case 2:
+                if (!s_read_varint (&at, end, &length)) {
+                    return ZJOB__ERROR_CODE__ERR_MALFORMED;
+                }
+                body = at;
+                break;
+            default:
+                return ZJOB__ERROR_CODE__ERR_MALFORMED;
+        }
+        if (length > (uint64_t) (end - at)) {
+            return ZJOB__ERROR_CODE__ERR_MALFORMED;
+        }
+        at += (key & 7) == 0 ? 0 : length;
+        if (!field) {
+            *items += 1; /* kept as an unknown field */
+        } else if (field->type == PROTOBUF_C_TYPE_MESSAGE) {
+            *items += 1;
+            if ((key & 7) != 2) {
+                return ZJOB__ERROR_CODE__ERR_MALFORMED;
+            }
+            Zjob__ErrorCode code =
+                s_count_items (field->descriptor, body, (size_t) length, limit,
+                               depth + 1, items);
+            if (code != ZJOB__ERROR_CODE__ERR_NONE) {
+                return code;
+            }
+        } else if (repeated) {
+            bool packed = (key & 7) == 2 &&
+                          field->type != PROTOBUF_C_TYPE_STRING &&
+                          field->type != PROTOBUF_C_TYPE_BYTES;
+            *items += packed ? s_packed_count (field->type, body, length) : 1;
+        }
+        if (*items > limit) {
+            return ZJOB__ERROR_CODE__ERR_TOO_LARGE;
+        }
+    }
+    return ZJOB__ERROR_CODE__ERR_NONE;
+}
+
 Zjob__ErrorCode
 codec_decode (const void *data, size_t size, const codec_limits_t *limits,
               Zjob__Envelope **out, uint64_t *req_id, char *why, size_t why_len)
@@ -161,6 +281,21 @@ codec_decode (const void *data, size_t size, const codec_limits_t *limits,
         snprintf (why, why_len, "message of %zu bytes exceeds the limit of %zu",
                   size, limits->max_message);
         return ZJOB__ERROR_CODE__ERR_TOO_LARGE;
+    }
+    size_t items = 0;
+    size_t item_limit = limits->max_batch * CODEC_ITEMS_PER_BATCH;
+    Zjob__ErrorCode counted = s_count_items (&zjob__envelope__descriptor, data,
+                                             size, item_limit, 0, &items);
+    if (counted == ZJOB__ERROR_CODE__ERR_TOO_LARGE) {
+        snprintf (why, why_len,
+                  "message holds more than %zu items (the batch limit is %zu)",
+                  item_limit, limits->max_batch);
+        return counted;
+    }
+    if (counted != ZJOB__ERROR_CODE__ERR_NONE) {
+        snprintf (why, why_len, "frame of %zu bytes is not a zjob envelope",
+                  size);
+        return counted;
     }
     /* One arena per message: its jobs, payloads and strings come from a
      * few blocks and go with one free, in codec_free. Unpacked pieces take

@@ -30,6 +30,11 @@ typedef struct {
 #define CODEC_MAX_PAYLOAD (16u << 20)
 #define CODEC_MAX_BATCH   10000u
 
+/* Pieces (submessages, repeated elements, unknown fields) one message may
+ * unpack into, per max_batch: a batch of jobs with a few repeated fields
+ * each stays well below it, and it bounds what decoding allocates. */
+#define CODEC_ITEMS_PER_BATCH 64u
+
 /* Fills limits with the defaults above. */
 void codec_limits_default (codec_limits_t *limits);
 

@@ -214,6 +214,111 @@ test_codec_state_names (void **state)
     assert_string_equal (codec_error_name (ZJOB__ERROR_CODE__ERR_BUSY), "busy");
 }
 
+/* Appends value as a varint at *at. */
+static void
+s_put_varint (uint8_t **at, uint64_t value)
+{
+    while (value >= 0x80) {
+        *(*at)++ = (uint8_t) (value | 0x80);
+        value >>= 7;
+    }
+    *(*at)++ = (uint8_t) value;
+}
+
+/* Builds Envelope{major 1, body field body_field = count copies of item
+ * (item_len bytes)} into a new buffer of *size bytes. */
+static uint8_t *
+s_frame_of_items (unsigned body_field, const uint8_t *item, size_t item_len,
+                  size_t count, size_t *size)
+{
+    size_t body_len = item_len * count;
+    uint8_t *frame = malloc (body_len + 32);
+    assert_non_null (frame);
+    uint8_t *at = frame;
+    *at++ = 0x08; /* major = 1 */
+    *at++ = 0x01;
+    s_put_varint (&at, body_field << 3 | 2);
+    s_put_varint (&at, body_len);
+    for (size_t i = 0; i < count; i++) {
+        memcpy (at, item, item_len);
+        at += item_len;
+    }
+    *size = (size_t) (at - frame);
+    return frame;
+}
+
+static void
+test_codec_counts_items_before_unpacking (void **state)
+{
+    codec_limits_t limits;
+    codec_limits_default (&limits); /* batch 10,000: 640,000 items */
+    Zjob__Envelope *out = NULL;
+    char why[256] = "";
+    size_t size;
+
+    /* 700,000 empty JobSpecs: 1.4 MB on the wire, some 70 MB unpacked */
+    const uint8_t empty_spec[] = {0x12, 0x00};
+    uint8_t *frame = s_frame_of_items (10, empty_spec, 2, 700000, &size);
+    assert_int_equal (
+        codec_decode (frame, size, &limits, &out, NULL, why, sizeof why),
+        ZJOB__ERROR_CODE__ERR_TOO_LARGE);
+    assert_null (out);
+    assert_non_null (strstr (why, "more than 640000 items"));
+    free (frame);
+
+    /* a packed id list of 700,000 one-byte varints in one Wait */
+    uint8_t *packed = malloc (700000);
+    assert_non_null (packed);
+    memset (packed, 0x01, 700000);
+    uint8_t head[8], *at = head;
+    *at++ = 0x12; /* ids = 2, packed */
+    s_put_varint (&at, 700000);
+    size_t head_len = (size_t) (at - head);
+    frame = malloc (700000 + 64);
+    assert_non_null (frame);
+    at = frame;
+    *at++ = 0x08;
+    *at++ = 0x01;
+    s_put_varint (&at, 11 << 3 | 2); /* wait */
+    s_put_varint (&at, head_len + 700000);
+    memcpy (at, head, head_len);
+    at += head_len;
+    memcpy (at, packed, 700000);
+    at += 700000;
+    assert_int_equal (codec_decode (frame, (size_t) (at - frame), &limits, &out,
+                                    NULL, why, sizeof why),
+                      ZJOB__ERROR_CODE__ERR_TOO_LARGE);
+    assert_non_null (strstr (why, "items"));
+    free (frame);
+    free (packed);
+
+    /* unknown fields are items too: 700,000 of them */
+    const uint8_t unknown[] = {0xf8, 0x07, 0x01}; /* field 127, varint 1 */
+    frame = s_frame_of_items (10, unknown, 3, 700000, &size);
+    assert_int_equal (
+        codec_decode (frame, size, &limits, &out, NULL, why, sizeof why),
+        ZJOB__ERROR_CODE__ERR_TOO_LARGE);
+    free (frame);
+
+    /* a full batch of 10,000 jobs is well within the count */
+    const uint8_t spec[] = {0x12, 0x06, 0x0a, 0x04, 'e', 'c', 'h', 'o'};
+    frame = s_frame_of_items (10, spec, sizeof spec, 10000, &size);
+    assert_int_equal (
+        codec_decode (frame, size, &limits, &out, NULL, why, sizeof why),
+        ZJOB__ERROR_CODE__ERR_NONE);
+    assert_int_equal (out->submit->n_jobs, 10000);
+    assert_string_equal (out->submit->jobs[9999]->queue, "echo");
+    codec_free (&out);
+
+    /* a nested message that claims more bytes than it has is malformed */
+    const uint8_t cut[] = {0x12, 0x09, 0x0a, 0x04, 'e', 'c', 'h', 'o'};
+    frame = s_frame_of_items (10, cut, sizeof cut, 1, &size);
+    assert_int_equal (
+        codec_decode (frame, size, &limits, &out, NULL, why, sizeof why),
+        ZJOB__ERROR_CODE__ERR_MALFORMED);
+    free (frame);
+}
+
 int
 main (void)
 {
@@ -225,6 +330,7 @@ main (void)
         cmocka_unit_test (test_codec_rejects_oversize),
         cmocka_unit_test (test_codec_truncated_frame_is_malformed),
         cmocka_unit_test (test_codec_state_names),
+        cmocka_unit_test (test_codec_counts_items_before_unpacking),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
