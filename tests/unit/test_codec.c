@@ -309,6 +309,7 @@ test_codec_counts_items_before_unpacking (void **state)
     assert_int_equal (out->submit->n_jobs, 10000);
     assert_string_equal (out->submit->jobs[9999]->queue, "echo");
     codec_free (&out);
+    free (frame);
 
     /* a nested message that claims more bytes than it has is malformed */
     const uint8_t cut[] = {0x12, 0x09, 0x0a, 0x04, 'e', 'c', 'h', 'o'};
