@@ -488,10 +488,15 @@ s_flush (s_map_t *map)
         if (entry.failed) {
             fflush (map->out); /* keep stdout and stderr lines in step */
             map->failed++;
-            fprintf (map->err, "zjob: line %llu (job %llu): %s\n",
-                     (unsigned long long) entry.line + 1,
-                     (unsigned long long) entry.job_id,
-                     entry.error ? entry.error : "failed");
+            const char *error = entry.error ? entry.error : "failed";
+            if (entry.job_id) {
+                fprintf (map->err, "zjob: line %llu (job %llu): %s\n",
+                         (unsigned long long) entry.line + 1,
+                         (unsigned long long) entry.job_id, error);
+            } else { /* refused: it never became a job */
+                fprintf (map->err, "zjob: line %llu: %s\n",
+                         (unsigned long long) entry.line + 1, error);
+            }
         }
         map->done++;
         wrote = true;

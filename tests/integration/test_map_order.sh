@@ -36,4 +36,25 @@ set -e
 [ "$(cat "$TEST_DIR/fail.out")" = "$(printf '\n\n')" ] ||
     fail "failed jobs must print empty lines"
 grep -q "two" "$TEST_DIR/fail.err" || fail "error text missing on stderr"
+grep -q "^zjob: line 2 (job [1-9][0-9]*): .*two" "$TEST_DIR/fail.err" ||
+    fail "a failed job's line must name it: $(cat "$TEST_DIR/fail.err")"
+
+# A line the broker refuses (over its 1 MiB payload limit) never became a
+# job: its error names the line only, and the other lines still run.
+set +e
+{
+    echo small
+    head -c 1048600 /dev/zero | tr '\0' x
+    echo
+    echo last
+} | timeout 30 "$ZJOB" map echo >"$TEST_DIR/refused.out" \
+    2>"$TEST_DIR/refused.err"
+rc=$?
+set -e
+[ "$rc" = 1 ] || fail "map with a refused line exited $rc, want 1"
+[ "$(cat "$TEST_DIR/refused.out")" = "$(printf 'small\n\nlast')" ] ||
+    fail "refused line: unexpected output"
+grep -q "^zjob: line 2: payload of 1048600 bytes exceeds" \
+    "$TEST_DIR/refused.err" ||
+    fail "refused line: $(cat "$TEST_DIR/refused.err")"
 pass "200 shuffled sleeps and 20000 echoes came back in input order"
