@@ -357,19 +357,6 @@ journal_append_reserved (journal_t *self, size_t len)
     self->appended++;
 }
 
-int
-journal_append_pb (journal_t *self, const ProtobufCMessage *msg)
-{
-    size_t len = protobuf_c_message_get_packed_size (msg);
-    uint8_t *body = journal_reserve (self, len);
-    if (!body) {
-        return -1;
-    }
-    protobuf_c_message_pack (msg, body);
-    journal_append_reserved (self, len);
-    return 0;
-}
-
 uint64_t
 journal_appended (const journal_t *self)
 {

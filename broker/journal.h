@@ -3,14 +3,13 @@
  * broker's persist.c decides what a record means.
  *
  * Use: journal_open, journal_replay (once), journal_start, then from the
- * loop thread only: journal_append_pb, journal_reserve,
- * journal_append_reserved, journal_commit, journal_durable,
- * journal_rotate, journal_drop_old; journal_close at the end.
+ * loop thread only: journal_reserve, journal_append_reserved,
+ * journal_commit, journal_durable, journal_rotate, journal_drop_old;
+ * journal_close at the end.
  */
 #ifndef ZJOB_BROKER_JOURNAL_H
 #define ZJOB_BROKER_JOURNAL_H
 
-#include <protobuf-c/protobuf-c.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -56,9 +55,6 @@ int journal_replay (journal_t *self, journal_visit_fn *visit, void *arg,
 /* Opens a fresh segment for appends (and the writer thread in batch mode).
  * Returns 0, or -1 after logging. */
 int journal_start (journal_t *self);
-
-/* Appends msg as one record. Returns 0, or -1 when out of memory. */
-int journal_append_pb (journal_t *self, const ProtobufCMessage *msg);
 
 /* Makes room for a record of at most max_len bytes and returns where its
  * body goes, or NULL when out of memory or over the record limit. The

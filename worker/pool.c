@@ -142,23 +142,6 @@ s_job_drop_payload (pool_job_t *job)
     }
 }
 
-pool_job_t *
-pool_job_new (uint64_t id, uint32_t attempt, const char *queue, size_t lane,
-              const uint8_t *payload, size_t len, uint64_t deadline_ms)
-{
-    pool_job_t *job = calloc (1, sizeof *job);
-    if (!job) {
-        return NULL;
-    }
-    job->ctx = jobctx_new (id, attempt, queue, deadline_ms);
-    if (!job->ctx || s_job_set_payload (job, payload, len) != 0) {
-        pool_job_destroy (&job);
-        return NULL;
-    }
-    s_job_setup (job, id, attempt, lane);
-    return job;
-}
-
 void
 pool_job_destroy (pool_job_t **job_p)
 {

@@ -45,13 +45,6 @@ typedef struct pool_job_t {
     struct pool_job_t *next; /* link in whichever list holds it */
 } pool_job_t;
 
-/* Creates a job for lane with a copy of payload and of the queue name;
- * deadline_ms is monotonic (0: none). Returns NULL when out of memory.
- * The worker uses pool_job_get instead; this one needs no pool. */
-pool_job_t *pool_job_new (uint64_t id, uint32_t attempt, const char *queue,
-                          size_t lane, const uint8_t *payload, size_t len,
-                          uint64_t deadline_ms);
-
 /* Frees a job (not the ones linked after it) and nulls the pointer. */
 void pool_job_destroy (pool_job_t **job_p);
 
@@ -69,16 +62,17 @@ typedef struct {
 
 typedef struct pool_t pool_t;
 
-/* Like pool_job_new, but reuses a spare block of the pool when there is
- * one, and the job's queue name is the lane's (borrowed). A lane beyond
- * the pool's lanes gives an empty name, for an outcome decided without
- * running. Returns NULL when out of memory. Socket thread only. */
+/* Makes a job for lane with a copy of payload; deadline_ms is monotonic
+ * (0: none). It reuses a spare block of the pool when there is one, and
+ * the job's queue name is the lane's (borrowed). A lane beyond the pool's
+ * lanes gives an empty name, for an outcome decided without running.
+ * Returns NULL when out of memory. Socket thread only. */
 pool_job_t *pool_job_get (pool_t *self, uint64_t id, uint32_t attempt,
                           size_t lane, const uint8_t *payload, size_t len,
                           uint64_t deadline_ms);
 
-/* Gives back a job the caller is done with (from pool_job_get or
- * pool_job_new, linked to no list): the pool keeps it for reuse, or frees
+/* Gives back a job the caller is done with (from pool_job_get, linked to
+ * no list): the pool keeps it for reuse, or frees
  * it when it has enough spares. Nulls the pointer. Socket thread only. */
 void pool_job_put (pool_t *self, pool_job_t **job_p);
 

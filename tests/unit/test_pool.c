@@ -94,8 +94,8 @@ test_pool_limits_concurrency (void **state)
     assert_non_null (pool);
     assert_int_equal (pool_start (pool), 0);
     for (uint64_t id = 1; id <= 60; id++) {
-        pool_job_t *job = pool_job_new (id, 1, id % 2 ? "a" : "b", id % 2,
-                                        (const uint8_t *) "x", 1, 0);
+        pool_job_t *job =
+            pool_job_get (pool, id, 1, id % 2, (const uint8_t *) "x", 1, 0);
         assert_int_equal (pool_submit (pool, &job), 0);
         assert_null (job);
     }
@@ -128,10 +128,10 @@ test_pool_bounded_queue (void **state)
     pool_t *pool = pool_new (1, 2, lanes, 1); /* not started: all pend */
     pool_job_t *job;
     for (uint64_t id = 1; id <= 2; id++) {
-        job = pool_job_new (id, 1, "a", 0, NULL, 0, 0);
+        job = pool_job_get (pool, id, 1, 0, NULL, 0, 0);
         assert_int_equal (pool_submit (pool, &job), 0);
     }
-    job = pool_job_new (3, 1, "a", 0, NULL, 0, 0);
+    job = pool_job_get (pool, 3, 1, 0, NULL, 0, 0);
     assert_int_equal (pool_submit (pool, &job), -1);
     assert_non_null (job);
     pool_job_destroy (&job);
@@ -153,9 +153,9 @@ test_pool_cancel_pending_and_running (void **state)
     pool_t *pool = pool_new (1, 10, lanes, 1);
     assert_int_equal (pool_start (pool), 0);
     pool_job_t *job =
-        pool_job_new (1, 1, "s", 0, (const uint8_t *) "10000", 5, 0);
+        pool_job_get (pool, 1, 1, 0, (const uint8_t *) "10000", 5, 0);
     assert_int_equal (pool_submit (pool, &job), 0);
-    job = pool_job_new (2, 1, "s", 0, (const uint8_t *) "10000", 5, 0);
+    job = pool_job_get (pool, 2, 1, 0, (const uint8_t *) "10000", 5, 0);
     assert_int_equal (pool_submit (pool, &job), 0);
     struct timespec nap = {0, 50 * 1000000L};
     nanosleep (&nap, NULL); /* job 1 runs on the one thread, job 2 pends */
@@ -184,11 +184,11 @@ test_pool_deadline_times_out (void **state)
     pool_t *pool = pool_new (2, 10, lanes, 1);
     assert_int_equal (pool_start (pool), 0);
     pool_job_t *job =
-        pool_job_new (1, 1, "s", 0, (const uint8_t *) "5000", 4, 0);
+        pool_job_get (pool, 1, 1, 0, (const uint8_t *) "5000", 4, 0);
     assert_int_equal (pool_submit (pool, &job), 0);
-    job = pool_job_new (2, 1, "s", 0, (const uint8_t *) "10", 2, 0);
+    job = pool_job_get (pool, 2, 1, 0, (const uint8_t *) "10", 2, 0);
     assert_int_equal (pool_submit (pool, &job), 0);
-    job = pool_job_new (3, 1, "s", 0, (const uint8_t *) "5000", 4,
+    job = pool_job_get (pool, 3, 1, 0, (const uint8_t *) "5000", 4,
                         clock_mono_ms () + 50); /* the job's own deadline */
     assert_int_equal (pool_submit (pool, &job), 0);
     pool_job_t *done = s_collect (pool, 3);
